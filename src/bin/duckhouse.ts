@@ -1,0 +1,25 @@
+// The `duckhouse` CLI entry point: wires the sub-commands and turns errors into one clear line and an exit code.
+// The only place (with the other src/bin entries) that reads the environment, files and argv.
+import { Command } from 'commander';
+import { DuckHouseError, describeError } from '../shared/errors.js';
+import { silenceKnownWarnings } from '../shared/node-warnings.js';
+import { demoCommand } from './demo-command.js';
+import { stackCommand } from './stack-command.js';
+
+silenceKnownWarnings();
+
+const program = new Command('duckhouse')
+  .description('DuckHouse: CSV and Postgres changes through Kafka into Apache Iceberg tables, exactly once')
+  .version('0.1.0')
+  .showHelpAfterError();
+
+program.addCommand(stackCommand());
+program.addCommand(demoCommand());
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  process.stderr.write(`duckhouse: ${describeError(error)}\n`);
+  if (process.env.DUCKHOUSE_DEBUG && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  process.exitCode = error instanceof DuckHouseError && error.kind === 'config' ? 2 : 1;
+}

@@ -1,0 +1,214 @@
+// The end-to-end demo at this stage of DuckHouse: a small CSV file is parsed (csv-parse), Avro-encoded through the
+// schema registry and produced to Kafka keyed by order_id; a consumer reads exactly those records back, decodes them,
+// keeps the last change per key (offset order), builds an Arrow table, and DuckDB writes it to a Parquet file whose
+// columns carry Iceberg field ids, then reads the file back. Later issues replace each step with the real producer,
+// sink and Iceberg commit.
+import { createReadStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { DuckDBTimestampValue } from '@duckdb/node-api';
+import { tableFromArrays, type Table } from 'apache-arrow';
+import { parse } from 'csv-parse';
+import { createKafka, createProducer, tableTopic } from '../producers/kafka/client.js';
+import { createRegistry, registerAvro, valueSubject } from '../schemas/registry.js';
+import { DataInvalidError } from '../shared/errors.js';
+import { openDuckDB, quoteLiteral } from '../shared/duckdb.js';
+import type { StackEndpoints } from '../stack/config.js';
+
+export interface OrderRow {
+  order_id: bigint;
+  customer: string;
+  amount: number;
+  status: string;
+  /** Microseconds since the epoch, UTC. */
+  ordered_at: bigint;
+}
+
+/** The demo table's Avro schema; `field-id` marks the Iceberg field id each column keeps in Parquet. */
+export const ORDER_SCHEMA = {
+  type: 'record',
+  name: 'orders',
+  namespace: 'duckhouse.demo',
+  fields: [
+    { name: 'order_id', type: 'long', 'field-id': 1 },
+    { name: 'customer', type: 'string', 'field-id': 2 },
+    { name: 'amount', type: 'double', 'field-id': 3 },
+    { name: 'status', type: 'string', 'field-id': 4 },
+    { name: 'ordered_at', type: { type: 'long', logicalType: 'timestamp-micros' }, 'field-id': 5 },
+  ],
+} as const;
+
+/** Parses an ISO-8601 UTC timestamp with up to 6 fractional digits into microseconds, without losing precision. */
+export function parseTimestampMicros(text: string): bigint | undefined {
+  const match = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,6}))?Z$/.exec(text);
+  if (!match?.[1]) return undefined;
+  const seconds = Date.parse(`${match[1]}Z`);
+  if (Number.isNaN(seconds)) return undefined;
+  const fraction = (match[2] ?? '').padEnd(6, '0');
+  return BigInt(seconds) * 1000n + BigInt(fraction);
+}
+
+function parseOrder(record: Record<string, string>, file: string, line: number): OrderRow {
+  const fail = (column: string, expected: string): never => {
+    throw new DataInvalidError(`${file}:${line}: column ${column}: expected ${expected}, found "${record[column] ?? ''}"`, {
+      context: { file, line, column },
+    });
+  };
+  const id = record.order_id ?? '';
+  const amount = Number(record.amount);
+  const at = parseTimestampMicros(record.ordered_at ?? '');
+  return {
+    order_id: /^-?\d+$/.test(id) ? BigInt(id) : fail('order_id', 'an integer'),
+    customer: record.customer ?? fail('customer', 'a string'),
+    amount: record.amount !== undefined && Number.isFinite(amount) ? amount : fail('amount', 'a number'),
+    status: record.status ?? fail('status', 'a string'),
+    ordered_at: at ?? fail('ordered_at', 'an ISO-8601 UTC timestamp'),
+  };
+}
+
+/** Streams and parses the CSV file (bounded memory: one record at a time). */
+export async function* readOrders(file: string): AsyncGenerator<OrderRow> {
+  const parser = createReadStream(file).pipe(parse({ columns: true, skip_empty_lines: true, info: true }));
+  for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
+    yield parseOrder(record, file, info.lines);
+  }
+}
+
+/** Last change per key wins, in offset order (ARCHITECTURE.md decision 3's dedupe rule). */
+export function lastPerKey(rows: OrderRow[]): OrderRow[] {
+  const byKey = new Map<bigint, OrderRow>();
+  for (const row of rows) {
+    byKey.delete(row.order_id);
+    byKey.set(row.order_id, row);
+  }
+  return [...byKey.values()].sort((a, b) => (a.order_id < b.order_id ? -1 : 1));
+}
+
+export function toArrow(rows: OrderRow[]): Table {
+  return tableFromArrays({
+    order_id: BigInt64Array.from(rows.map((r) => r.order_id)),
+    customer: rows.map((r) => r.customer),
+    amount: Float64Array.from(rows.map((r) => r.amount)),
+    status: rows.map((r) => r.status),
+    ordered_at: BigInt64Array.from(rows.map((r) => r.ordered_at)),
+  });
+}
+
+/** Writes the Arrow table to ZSTD Parquet with Iceberg field ids through DuckDB. */
+export async function writeParquet(table: Table, file: string): Promise<void> {
+  const { instance, connection } = await openDuckDB();
+  try {
+    await connection.run(
+      'create table orders (order_id bigint, customer varchar, amount double, status varchar, ordered_at timestamp)',
+    );
+    const appender = await connection.createAppender('orders');
+    const columns = ['order_id', 'customer', 'amount', 'status', 'ordered_at'].map((name) => table.getChild(name));
+    for (let i = 0; i < table.numRows; i++) {
+      const [id, customer, amount, status, at] = columns.map((c) => c?.get(i));
+      appender.appendBigInt(id as bigint);
+      appender.appendVarchar(customer as string);
+      appender.appendDouble(amount as number);
+      appender.appendVarchar(status as string);
+      appender.appendTimestamp(new DuckDBTimestampValue(at as bigint));
+      appender.endRow();
+    }
+    appender.closeSync();
+    const ids = ORDER_SCHEMA.fields.map((f) => `${f.name}: ${f['field-id']}`).join(', ');
+    await connection.run(`copy orders to ${quoteLiteral(file)} (format parquet, compression zstd, field_ids {${ids}})`);
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+export interface DemoResult {
+  topic: string;
+  produced: number;
+  consumed: number;
+  rowsWritten: number;
+  parquetFile: string;
+  fieldIds: { name: string; fieldId: number }[];
+  rows: Record<string, unknown>[];
+}
+
+export async function runCsvDemo(
+  endpoints: StackEndpoints,
+  csvFile: string,
+  outDir: string,
+  report: (line: string) => void,
+): Promise<DemoResult> {
+  const topic = tableTopic('duckhouse', 'demo', 'orders');
+  const kafka = createKafka({ brokers: endpoints.kafka.brokers, clientId: 'duckhouse-demo' });
+  const registry = createRegistry({ url: endpoints.schemaRegistry.url });
+
+  const schemaId = await registerAvro(registry, valueSubject(topic), ORDER_SCHEMA);
+  report(`registered Avro schema ${valueSubject(topic)} (id ${schemaId}) at ${endpoints.schemaRegistry.url}`);
+
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+  await admin.disconnect();
+
+  const messages = [];
+  for await (const row of readOrders(csvFile)) {
+    messages.push({ key: String(row.order_id), value: await registry.encode(schemaId, { ...row, order_id: Number(row.order_id), ordered_at: Number(row.ordered_at) }) });
+  }
+  const producer = createProducer(kafka);
+  await producer.connect();
+  const [sent] = await producer.send({ topic, messages, acks: -1 });
+  await producer.disconnect();
+  if (!sent) throw new DataInvalidError(`Kafka acknowledged nothing for topic ${topic}`);
+  const firstOffset = BigInt(sent.baseOffset ?? '0');
+  report(`produced ${messages.length} records from ${path.basename(csvFile)} to ${topic} (partition ${sent.partition}, offsets ${firstOffset}..${firstOffset + BigInt(messages.length - 1)})`);
+
+  const decoded: OrderRow[] = [];
+  const consumer = kafka.consumer({ groupId: `duckhouse-demo-${process.pid}-${Date.now()}` });
+  await consumer.connect();
+  await consumer.subscribe({ topic });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new DataInvalidError(`read ${decoded.length} of ${messages.length} records from ${topic} within 30s`)), 30_000);
+    consumer
+      .run({
+        eachMessage: async ({ message, partition }) => {
+          if (partition !== sent.partition || BigInt(message.offset) < firstOffset || decoded.length >= messages.length) return;
+          const value = (await registry.decode(message.value as Buffer)) as Record<string, unknown>;
+          decoded.push({ ...(value as unknown as OrderRow), order_id: BigInt(value.order_id as number), ordered_at: BigInt(value.ordered_at as number) });
+          if (decoded.length === messages.length) {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+      })
+      .then(() => consumer.seek({ topic, partition: sent.partition, offset: firstOffset.toString() }))
+      .catch(reject);
+  });
+  await consumer.disconnect();
+  report(`consumed and decoded ${decoded.length} records`);
+
+  const latest = lastPerKey(decoded);
+  const table = toArrow(latest);
+  await mkdir(outDir, { recursive: true });
+  const parquetFile = path.join(outDir, 'orders.parquet');
+  await writeParquet(table, parquetFile);
+  report(`kept the last change of ${latest.length} keys; wrote ${parquetFile}`);
+
+  const { instance, connection } = await openDuckDB();
+  try {
+    const schema = await connection.runAndReadAll(
+      `select name, field_id from parquet_schema(${quoteLiteral(parquetFile)}) where field_id is not null order by field_id`,
+    );
+    const rows = await connection.runAndReadAll(`select * from read_parquet(${quoteLiteral(parquetFile)}) order by order_id`);
+    return {
+      topic,
+      produced: messages.length,
+      consumed: decoded.length,
+      rowsWritten: latest.length,
+      parquetFile,
+      fieldIds: schema.getRowObjectsJS().map((r) => ({ name: String(r.name), fieldId: Number(r.field_id) })),
+      rows: rows.getRowObjectsJson() as Record<string, unknown>[],
+    };
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}

@@ -1,0 +1,45 @@
+// The one module that knows the Kafka client library (kafkajs, ARCHITECTURE.md decision 1): clients, producers,
+// consumers and topic names are made here so a librdkafka-based client could replace it in one place.
+import { Kafka, type KafkaConfig, logLevel, Partitioners, type Producer, type ProducerConfig } from 'kafkajs';
+
+export interface KafkaClientOptions {
+  brokers: string[];
+  clientId?: string;
+  /** kafkajs logs at ERROR by default; tests and probes pass NOTHING. */
+  quiet?: boolean;
+}
+
+export function createKafka(options: KafkaClientOptions): Kafka {
+  const config: KafkaConfig = {
+    clientId: options.clientId ?? 'duckhouse',
+    brokers: options.brokers,
+    logLevel: options.quiet ? logLevel.NOTHING : logLevel.ERROR,
+    retry: { retries: 8, initialRetryTime: 200 },
+  };
+  return new Kafka(config);
+}
+
+/** An idempotent producer (acks from all in-sync replicas, no duplicates on retry). */
+export function createProducer(kafka: Kafka, options: Partial<ProducerConfig> = {}): Producer {
+  return kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    ...options,
+  });
+}
+
+/** Topic of a table: `<prefix>.<namespace>.<table>` (ARCHITECTURE.md, the flow). */
+export function tableTopic(prefix: string, namespace: string, table: string): string {
+  for (const [what, value] of Object.entries({ prefix, namespace, table })) {
+    if (!/^[A-Za-z0-9_-]+$/.test(value)) {
+      throw new TypeError(`${what} "${value}" is not a valid topic name part: use letters, digits, _ and -`);
+    }
+  }
+  return `${prefix}.${namespace}.${table}`;
+}
+
+/** The dead-letter topic of a prefix. */
+export const dlqTopic = (prefix: string): string => `${prefix}.dlq`;
+
+export type { Kafka, Producer };

@@ -11,7 +11,7 @@ export function demoCommand(): Command {
     .option('--out <dir>', 'where the Parquet file goes', path.join(PROJECT_ROOT, '.demo'))
     .action(async (options: { csv: string; out: string }) => {
       const report = (line: string): void => void process.stdout.write(`demo  ${line}\n`);
-      const result = await runCsvDemo(readEndpoints(), path.resolve(options.csv), path.resolve(options.out), report);
+      const result = await runCsvDemo(readEndpoints(), { csvFile: path.resolve(options.csv), outDir: path.resolve(options.out), report });
       report(`DuckDB reads ${result.rows.length} rows from ${result.parquetFile}; field ids: ${result.fieldIds.map((f) => `${f.name}=${f.fieldId}`).join(', ')}`);
       console.table(result.rows);
     });

@@ -131,14 +131,19 @@ export interface DemoResult {
   rows: Record<string, unknown>[];
 }
 
-export async function runCsvDemo(
-  endpoints: StackEndpoints,
-  csvFile: string,
-  outDir: string,
-  report: (line: string) => void,
-): Promise<DemoResult> {
-  const topic = tableTopic('duckhouse', 'demo', 'orders');
-  const kafka = createKafka({ brokers: endpoints.kafka.brokers, clientId: 'duckhouse-demo' });
+export interface DemoOptions {
+  csvFile: string;
+  outDir: string;
+  /** Defaults to `duckhouse.demo.orders`. */
+  topic?: string;
+  report?: (line: string) => void;
+}
+
+export async function runCsvDemo(endpoints: StackEndpoints, options: DemoOptions): Promise<DemoResult> {
+  const { csvFile, outDir } = options;
+  const report = options.report ?? (() => undefined);
+  const topic = options.topic ?? tableTopic('duckhouse', 'demo', 'orders');
+  const kafka = createKafka({ brokers: endpoints.kafka.brokers, clientId: 'duckhouse-demo', quiet: true });
   const registry = createRegistry({ url: endpoints.schemaRegistry.url });
 
   const schemaId = await registerAvro(registry, valueSubject(topic), ORDER_SCHEMA);

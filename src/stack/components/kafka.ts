@@ -102,14 +102,7 @@ export const kafka: Component = {
   },
 
   async ready(ctx) {
-    const client = new Kafka({
-      clientId: 'duckhouse-stack-probe',
-      brokers: [`127.0.0.1:${ctx.config.ports.kafka}`],
-      logLevel: logLevel.NOTHING,
-      connectionTimeout: 1000,
-      retry: { retries: 0 },
-    });
-    const admin = client.admin();
+    const admin = probeClient(ctx.config.ports.kafka, 0).admin();
     try {
       await admin.connect();
       const cluster = await admin.describeCluster();
@@ -120,4 +113,32 @@ export const kafka: Component = {
       await admin.disconnect().catch(() => undefined);
     }
   },
+
+  /**
+   * A broker that answers metadata may still be loading its group and transaction coordinators; clients then get
+   * "coordinator is loading" errors. Wait until a group lookup and an idempotent producer's id both succeed.
+   */
+  async afterReady(ctx) {
+    const client = probeClient(ctx.config.ports.kafka, 20);
+    const admin = client.admin();
+    const producer = client.producer({ idempotent: true, maxInFlightRequests: 1 });
+    try {
+      await admin.connect();
+      await admin.describeGroups(['duckhouse-stack-warmup']);
+      await producer.connect();
+    } finally {
+      await producer.disconnect().catch(() => undefined);
+      await admin.disconnect().catch(() => undefined);
+    }
+  },
 };
+
+function probeClient(port: number, retries: number): Kafka {
+  return new Kafka({
+    clientId: 'duckhouse-stack-probe',
+    brokers: [`127.0.0.1:${port}`],
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 1000,
+    retry: { retries, initialRetryTime: 200, maxRetryTime: 2000 },
+  });
+}

@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { findProcessesMentioning, isRunning, readPidRecord, startDetached, stopProcess, tailFile } from './process.js';
+
+test('a detached process is recorded, recognised by its marker, stopped with its group, and gone afterwards', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'duckhouse-proc-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const marker = path.join(dir, 'marker');
+  const pidFile = path.join(dir, 'svc.pid');
+  const logFile = path.join(dir, 'svc.log');
+  // A shell that starts a child: stopping must take the child too (process group).
+  const pid = await startDetached({ command: 'sh', args: ['-c', `echo started ${marker}; sleep 60 & wait`, marker], logFile, pidFile, marker });
+  const record = await readPidRecord(pidFile);
+  assert.equal(record?.pid, pid);
+  assert.ok(record && isRunning(record));
+  assert.ok(findProcessesMentioning(marker).includes(pid));
+  assert.equal(isRunning({ ...record, marker: '/not/ours' }), false, 'a pid whose command line lacks the marker is not ours');
+
+  assert.equal(await stopProcess(record, 'SIGTERM', 5000), 'stopped');
+  assert.equal(isRunning(record), false);
+  assert.deepEqual(findProcessesMentioning(marker), []);
+  assert.match(tailFile(logFile, 5), /started/);
+  assert.equal(await stopProcess(record, 'SIGTERM', 1000), 'not-running');
+});
+
+test('a process that ignores the stop signal is killed after the timeout', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'duckhouse-proc-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const marker = path.join(dir, 'stubborn');
+  const pidFile = path.join(dir, 'svc.pid');
+  const ignoreTerm = "process.on('SIGTERM', () => {}); console.log('ignoring TERM'); setInterval(() => {}, 1000);";
+  await startDetached({ command: process.execPath, args: ['-e', ignoreTerm, marker], logFile: path.join(dir, 'log'), pidFile, marker });
+  const record = await readPidRecord(pidFile);
+  assert.ok(record);
+  for (let i = 0; i < 100 && !tailFile(path.join(dir, 'log'), 1).includes('ignoring TERM'); i++) await sleep(50);
+  assert.equal(await stopProcess(record, 'SIGTERM', 500), 'killed');
+  assert.deepEqual(findProcessesMentioning(marker), []);
+});

@@ -27,8 +27,8 @@ export interface LaunchSpec {
   cwd?: string;
   uid?: number;
   gid?: number;
-  /** A string from the command line that proves a pid is this component (usually a path of ours). */
-  marker: string;
+  /** Strings of which one is in the command line of this component's process (usually a path of ours). */
+  markers: string[];
 }
 
 export interface Component {

@@ -13,12 +13,12 @@ test('a detached process is recorded, recognised by its marker, stopped with its
   const pidFile = path.join(dir, 'svc.pid');
   const logFile = path.join(dir, 'svc.log');
   // A shell that starts a child: stopping must take the child too (process group).
-  const pid = await startDetached({ command: 'sh', args: ['-c', `echo started ${marker}; sleep 60 & wait`, marker], logFile, pidFile, marker });
+  const pid = await startDetached({ command: 'sh', args: ['-c', `echo started ${marker}; sleep 60 & wait`, marker], logFile, pidFile, markers: [marker] });
   const record = await readPidRecord(pidFile);
   assert.equal(record?.pid, pid);
   assert.ok(record && isRunning(record));
   assert.ok(findProcessesMentioning(marker).includes(pid));
-  assert.equal(isRunning({ ...record, marker: '/not/ours' }), false, 'a pid whose command line lacks the marker is not ours');
+  assert.equal(isRunning({ ...record, markers: ['/not/ours'] }), false, 'a pid whose command line lacks the marker is not ours');
 
   assert.equal(await stopProcess(record, 'SIGTERM', 5000), 'stopped');
   assert.equal(isRunning(record), false);
@@ -33,7 +33,7 @@ test('a process that ignores the stop signal is killed after the timeout', async
   const marker = path.join(dir, 'stubborn');
   const pidFile = path.join(dir, 'svc.pid');
   const ignoreTerm = "process.on('SIGTERM', () => {}); console.log('ignoring TERM'); setInterval(() => {}, 1000);";
-  await startDetached({ command: process.execPath, args: ['-e', ignoreTerm, marker], logFile: path.join(dir, 'log'), pidFile, marker });
+  await startDetached({ command: process.execPath, args: ['-e', ignoreTerm, marker], logFile: path.join(dir, 'log'), pidFile, markers: [marker] });
   const record = await readPidRecord(pidFile);
   assert.ok(record);
   for (let i = 0; i < 100 && !tailFile(path.join(dir, 'log'), 1).includes('ignoring TERM'); i++) await sleep(50);

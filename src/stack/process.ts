@@ -9,8 +9,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface PidRecord {
   pid: number;
-  /** A string that must appear in /proc/<pid>/cmdline (a path of ours) for the pid to count as ours. */
-  marker: string;
+  /** Strings of which one must appear in /proc/<pid>/cmdline (a path of ours) for the pid to count as ours. */
+  markers: string[];
   startedAt: string;
 }
 
@@ -21,7 +21,7 @@ export interface StartOptions {
   cwd?: string;
   logFile: string;
   pidFile: string;
-  marker: string;
+  markers: string[];
   uid?: number;
   gid?: number;
 }
@@ -46,7 +46,7 @@ export async function startDetached(options: StartOptions): Promise<number> {
       child.once('spawn', () => resolve(child.pid ?? -1));
     });
     child.unref();
-    const record: PidRecord = { pid, marker: options.marker, startedAt: new Date().toISOString() };
+    const record: PidRecord = { pid, markers: options.markers, startedAt: new Date().toISOString() };
     await writeFile(options.pidFile, `${JSON.stringify(record)}\n`);
     return pid;
   } finally {
@@ -57,7 +57,7 @@ export async function startDetached(options: StartOptions): Promise<number> {
 export async function readPidRecord(pidFile: string): Promise<PidRecord | undefined> {
   try {
     const record = JSON.parse(await readFile(pidFile, 'utf8')) as PidRecord;
-    return Number.isInteger(record.pid) && record.pid > 0 ? record : undefined;
+    return Number.isInteger(record.pid) && record.pid > 0 && Array.isArray(record.markers) ? record : undefined;
   } catch {
     return undefined;
   }
@@ -84,7 +84,7 @@ function processState(pid: number): string | undefined {
 export function isRunning(record: PidRecord): boolean {
   const cmdline = commandLine(record.pid);
   if (cmdline === undefined || processState(record.pid) === 'Z') return false;
-  return cmdline.includes(record.marker);
+  return record.markers.some((marker) => cmdline.includes(marker));
 }
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {

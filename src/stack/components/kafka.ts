@@ -97,7 +97,7 @@ export const kafka: Component = {
         'kafka.Kafka',
         props,
       ],
-      marker: props,
+      markers: [props],
     };
   },
 

@@ -63,7 +63,7 @@ export const minio: Component = {
         MINIO_UPDATE: 'off',
         MINIO_CI_CD: '1',
       },
-      marker: data,
+      markers: [data],
     };
   },
 

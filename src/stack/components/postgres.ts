@@ -111,7 +111,7 @@ export const postgres: Component = {
       ],
       uid: user?.uid,
       gid: user?.gid,
-      marker: pgdata,
+      markers: [pgdata],
     };
   },
 

@@ -49,7 +49,8 @@ export const redis: Component = {
       ].join('\n'),
       { mode: 0o600 },
     );
-    return { command: server, args: [conf], marker: `127.0.0.1:${ctx.config.ports.redis}` };
+    // redis-server retitles itself `redis-server 127.0.0.1:<port>` once running: either command line is ours.
+    return { command: server, args: [conf], markers: [conf, `127.0.0.1:${ctx.config.ports.redis}`] };
   },
 
   async ready(ctx) {

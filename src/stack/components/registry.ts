@@ -61,7 +61,7 @@ export const registry: Component = {
         APICURIO_DATASOURCE_JDBC_MAX_SIZE: '20',
         QUARKUS_LOG_LEVEL: 'INFO',
       },
-      marker: ctx.dataDir,
+      markers: [ctx.dataDir],
     };
   },
 

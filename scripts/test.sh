@@ -30,8 +30,10 @@ if [[ "$tier" != "--unit" ]]; then
   node bin/duckhouse.js stack up
 fi
 cleanup() {
+  # Quietly, so the test runner's summary stays the last thing printed.
   if [[ "$started_stack" == 1 && "${DUCKHOUSE_KEEP_STACK:-0}" != 1 ]]; then
-    node bin/duckhouse.js stack down || true
+    node bin/duckhouse.js stack down > .stack/logs/test-stack-down.log 2>&1 ||
+      echo "warning: stack down failed, see .stack/logs/test-stack-down.log" >&2
   fi
 }
 trap cleanup EXIT

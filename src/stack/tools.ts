@@ -105,7 +105,7 @@ export async function aptInstall(component: string, packages: string[], logFile:
 /** Copies one Maven artifact (`group:artifact:version[:type[:classifier]]`) into `outputDir` through mvn. */
 export async function mavenCopy(component: string, artifact: string, outputDir: string, logFile: string): Promise<void> {
   const mvn = requireTool(component, 'mvn', 'install Maven: apt-get install maven');
-  await runLogged(component, mvn, ['-B', '-q', 'dependency:copy', `-Dartifact=${artifact}`, `-DoutputDirectory=${outputDir}`], {
+  await runLogged(component, mvn, ['-B', '-q', '-Dstyle.color=never', 'dependency:copy', `-Dartifact=${artifact}`, `-DoutputDirectory=${outputDir}`], {
     logFile,
   });
 }
@@ -142,7 +142,7 @@ ${deps}
   await runLogged(
     component,
     mvn,
-    ['-B', '-q', 'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${outputDir}`],
+    ['-B', '-q', '-Dstyle.color=never', 'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${outputDir}`],
     { cwd: workDir, logFile },
   );
 }

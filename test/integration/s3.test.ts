@@ -8,22 +8,15 @@ import {
   GetObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  S3Client,
+  type S3Client,
   S3ServiceException,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
+import { createS3Client } from '../../src/catalog/io/s3-client.js';
 import { endpoints, uniqueName } from './helpers.js';
 
 function client(): S3Client {
-  const { s3 } = endpoints();
-  return new S3Client({
-    endpoint: s3.endpoint,
-    region: s3.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  return createS3Client(endpoints().s3);
 }
 
 test('S3 (MinIO): put/get, a multipart upload, and If-None-Match: * refuses to overwrite', async (t) => {

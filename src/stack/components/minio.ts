@@ -3,7 +3,8 @@
 // and the warehouse bucket is created once it is ready.
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
+import { createS3Client } from '../../catalog/io/s3-client.js';
 import type { Component, ComponentContext } from '../component.js';
 import type { StackConfig } from '../config.js';
 import { httpOk, requireTool, runLogged } from '../tools.js';
@@ -16,14 +17,12 @@ import { httpOk, requireTool, runLogged } from '../tools.js';
 export const MINIO_MODULE = 'github.com/minio/minio';
 export const MINIO_VERSION = 'v0.0.0-20260212201848-7aac2a2c5b7c';
 
-export function s3Client(config: StackConfig): S3Client {
-  return new S3Client({
+function s3Client(config: StackConfig) {
+  return createS3Client({
     endpoint: `http://127.0.0.1:${config.ports.minio}`,
     region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: config.credentials.minioUser, secretAccessKey: config.credentials.minioPassword },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
+    accessKeyId: config.credentials.minioUser,
+    secretAccessKey: config.credentials.minioPassword,
   });
 }
 

@@ -6,6 +6,8 @@ export type ErrorKind =
   | 'stack'
   | 'io'
   | 'data-invalid'
+  | 'metadata-invalid'
+  | 'schema-incompatible'
   | 'commit-conflict'
   | 'commit-state-unknown'
   | 'not-found'
@@ -57,5 +59,43 @@ export function describeError(error: unknown): string {
 export class DataInvalidError extends DuckHouseError {
   constructor(message: string, options: DuckHouseErrorOptions = {}) {
     super('data-invalid', message, options);
+  }
+}
+
+/** Iceberg metadata (table metadata JSON, manifest list, manifest) that is missing, unreadable or breaks the spec. */
+export class MetadataInvalidError extends DuckHouseError {
+  constructor(message: string, options: DuckHouseErrorOptions = {}) {
+    super('metadata-invalid', message, options);
+  }
+}
+
+/** A schema change that Iceberg cannot apply safely (for example long → int); the message gives the reason. */
+export class SchemaIncompatibleError extends DuckHouseError {
+  constructor(message: string, options: DuckHouseErrorOptions = {}) {
+    super('schema-incompatible', message, options);
+  }
+}
+
+/** A commit's requirements failed against the current table: retriable after a reload; says expected vs found. */
+export class CommitConflictError extends DuckHouseError {
+  constructor(message: string, options: DuckHouseErrorOptions = {}) {
+    super('commit-conflict', message, { retriable: true, ...options });
+  }
+}
+
+/**
+ * The catalog may or may not have applied a commit (timeout, 5xx, lost connection). Never delete files written for
+ * it: they may be referenced by the table now.
+ */
+export class CommitStateUnknownError extends DuckHouseError {
+  constructor(message: string, options: DuckHouseErrorOptions = {}) {
+    super('commit-state-unknown', message, options);
+  }
+}
+
+/** A table, namespace, snapshot or file that does not exist. */
+export class NotFoundError extends DuckHouseError {
+  constructor(message: string, options: DuckHouseErrorOptions = {}) {
+    super('not-found', message, options);
   }
 }

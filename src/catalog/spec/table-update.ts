@@ -1,0 +1,249 @@
+// Metadata changes as data (the REST catalog spec's TableUpdate and TableRequirement): creating table metadata,
+// checking requirements against the current table, and applying updates to get the next metadata.
+// PURE: no IO; the clock arrives as `nowMs`. Only a catalog writes the resulting metadata and swaps the pointer.
+import { CommitConflictError, MetadataInvalidError } from '../../shared/errors.js';
+import type { PartitionSpec, SortOrder } from './partition-spec.js';
+import { partitionSourceTypes, UNPARTITIONED, UNSORTED } from './partition-spec.js';
+import type { Schema } from './schema.js';
+import { highestFieldId, validateSchema } from './schema.js';
+import type { Snapshot, SnapshotRef } from './snapshot.js';
+import { MAIN_BRANCH } from './snapshot.js';
+import type { SnapshotLogEntry, TableMetadata } from './table-metadata.js';
+import { snapshotById, validateTableMetadata } from './table-metadata.js';
+
+export type TableUpdate =
+  | { action: 'assign-uuid'; uuid: string }
+  | { action: 'upgrade-format-version'; formatVersion: 2 }
+  | { action: 'add-schema'; schema: Schema }
+  | { action: 'set-current-schema'; schemaId: number }
+  | { action: 'add-spec'; spec: PartitionSpec }
+  | { action: 'set-default-spec'; specId: number }
+  | { action: 'add-sort-order'; sortOrder: SortOrder }
+  | { action: 'set-default-sort-order'; sortOrderId: number }
+  | { action: 'add-snapshot'; snapshot: Snapshot }
+  | { action: 'set-snapshot-ref'; refName: string; ref: SnapshotRef }
+  | { action: 'remove-snapshots'; snapshotIds: readonly bigint[] }
+  | { action: 'remove-snapshot-ref'; refName: string }
+  | { action: 'set-location'; location: string }
+  | { action: 'set-properties'; updates: Readonly<Record<string, string>> }
+  | { action: 'remove-properties'; removals: readonly string[] };
+
+export type TableRequirement =
+  | { type: 'assert-create' }
+  | { type: 'assert-table-uuid'; uuid: string }
+  | { type: 'assert-ref-snapshot-id'; ref: string; snapshotId: bigint | undefined }
+  | { type: 'assert-last-assigned-field-id'; lastAssignedFieldId: number }
+  | { type: 'assert-current-schema-id'; currentSchemaId: number }
+  | { type: 'assert-last-assigned-partition-id'; lastAssignedPartitionId: number }
+  | { type: 'assert-default-spec-id'; defaultSpecId: number }
+  | { type: 'assert-default-sort-order-id'; defaultSortOrderId: number };
+
+/** `set-current-schema`, `set-default-spec` and `set-default-sort-order` use -1 for "the one added in this commit". */
+export const LAST_ADDED = -1;
+
+/** How many previous metadata files the metadata log keeps (Iceberg's default). */
+export const DEFAULT_PREVIOUS_VERSIONS_MAX = 100;
+
+export interface NewTableOptions {
+  location: string;
+  tableUuid: string;
+  schema: Schema;
+  lastColumnId?: number;
+  spec?: PartitionSpec;
+  sortOrder?: SortOrder;
+  properties?: Record<string, string>;
+  nowMs: number;
+}
+
+export function newTableMetadata(options: NewTableOptions): TableMetadata {
+  const spec = options.spec ?? UNPARTITIONED;
+  validateSchema(options.schema);
+  const metadata: TableMetadata = {
+    formatVersion: 2,
+    tableUuid: options.tableUuid,
+    location: options.location.replace(/\/+$/, ''),
+    lastSequenceNumber: 0n,
+    lastUpdatedMs: options.nowMs,
+    lastColumnId: options.lastColumnId ?? highestFieldId(options.schema),
+    schemas: [options.schema],
+    currentSchemaId: options.schema.schemaId,
+    partitionSpecs: [spec],
+    defaultSpecId: spec.specId,
+    lastPartitionId: Math.max(999, ...spec.fields.map((f) => f.fieldId)),
+    properties: { ...options.properties },
+    currentSnapshotId: undefined,
+    snapshots: [],
+    snapshotLog: [],
+    metadataLog: [],
+    sortOrders: [options.sortOrder ?? UNSORTED],
+    defaultSortOrderId: (options.sortOrder ?? UNSORTED).orderId,
+    refs: new Map(),
+    statistics: [],
+    partitionStatistics: [],
+  };
+  partitionSourceTypes(spec, options.schema);
+  validateTableMetadata(metadata);
+  return metadata;
+}
+
+const describeId = (id: bigint | undefined): string => (id === undefined ? 'no snapshot' : `snapshot ${id}`);
+
+/** Throws CommitConflictError naming what was expected and what was found when a requirement fails. */
+export function checkRequirements(metadata: TableMetadata | undefined, requirements: readonly TableRequirement[], table = metadata?.location ?? 'table'): void {
+  for (const req of requirements) {
+    if (req.type === 'assert-create') {
+      if (metadata) throw new CommitConflictError(`${table}: expected the table not to exist, found it exists (uuid ${metadata.tableUuid})`, { retriable: false });
+      continue;
+    }
+    if (!metadata) throw new CommitConflictError(`${table}: expected the table to exist for ${req.type}, found none`, { retriable: false });
+    const fail = (expected: string, found: string): never => {
+      throw new CommitConflictError(`${table}: ${req.type} failed: expected ${expected}, found ${found}`, { context: { requirement: req.type, expected, found } });
+    };
+    switch (req.type) {
+      case 'assert-table-uuid':
+        if (metadata.tableUuid !== req.uuid) fail(`table uuid ${req.uuid}`, `uuid ${metadata.tableUuid} (the table was dropped and re-created)`);
+        break;
+      case 'assert-ref-snapshot-id': {
+        const ref = metadata.refs.get(req.ref);
+        const found = ref?.snapshotId;
+        if (found !== req.snapshotId) fail(`ref "${req.ref}" at ${describeId(req.snapshotId)}`, `${describeId(found)} (another writer committed first)`);
+        break;
+      }
+      case 'assert-last-assigned-field-id':
+        if (metadata.lastColumnId !== req.lastAssignedFieldId) fail(`last assigned field id ${req.lastAssignedFieldId}`, String(metadata.lastColumnId));
+        break;
+      case 'assert-current-schema-id':
+        if (metadata.currentSchemaId !== req.currentSchemaId) fail(`current schema ${req.currentSchemaId}`, `schema ${metadata.currentSchemaId}`);
+        break;
+      case 'assert-last-assigned-partition-id':
+        if (metadata.lastPartitionId !== req.lastAssignedPartitionId) fail(`last assigned partition id ${req.lastAssignedPartitionId}`, String(metadata.lastPartitionId));
+        break;
+      case 'assert-default-spec-id':
+        if (metadata.defaultSpecId !== req.defaultSpecId) fail(`default spec ${req.defaultSpecId}`, `spec ${metadata.defaultSpecId}`);
+        break;
+      case 'assert-default-sort-order-id':
+        if (metadata.defaultSortOrderId !== req.defaultSortOrderId) fail(`default sort order ${req.defaultSortOrderId}`, `order ${metadata.defaultSortOrderId}`);
+        break;
+    }
+  }
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+export interface ApplyOptions {
+  nowMs: number;
+  /** The metadata file the base was read from; it joins the metadata log. */
+  previousMetadataFile?: string;
+}
+
+/** Applies updates in order and returns new, validated metadata. The base is never modified. */
+export function applyUpdates(base: TableMetadata, updates: readonly TableUpdate[], options: ApplyOptions): TableMetadata {
+  const refs = new Map(base.refs);
+  const m: Mutable<TableMetadata> = { ...base, refs };
+  let lastAddedSchema: number | undefined;
+  let lastAddedSpec: number | undefined;
+  let lastAddedOrder: number | undefined;
+  let snapshotLog: SnapshotLogEntry[] = [...base.snapshotLog];
+  for (const update of updates) {
+    switch (update.action) {
+      case 'assign-uuid':
+        m.tableUuid = update.uuid;
+        break;
+      case 'upgrade-format-version':
+        m.formatVersion = 2;
+        break;
+      case 'add-schema': {
+        const existing = m.schemas.find((s) => s.schemaId === update.schema.schemaId);
+        if (existing) throw new MetadataInvalidError(`add-schema: schema id ${update.schema.schemaId} already exists`);
+        validateSchema(update.schema);
+        m.schemas = [...m.schemas, update.schema];
+        m.lastColumnId = Math.max(m.lastColumnId, highestFieldId(update.schema));
+        lastAddedSchema = update.schema.schemaId;
+        break;
+      }
+      case 'set-current-schema':
+        m.currentSchemaId = resolveLast(update.schemaId, lastAddedSchema, 'schema');
+        break;
+      case 'add-spec':
+        if (m.partitionSpecs.some((s) => s.specId === update.spec.specId)) throw new MetadataInvalidError(`add-spec: spec id ${update.spec.specId} already exists`);
+        m.partitionSpecs = [...m.partitionSpecs, update.spec];
+        m.lastPartitionId = Math.max(m.lastPartitionId, ...update.spec.fields.map((f) => f.fieldId));
+        lastAddedSpec = update.spec.specId;
+        break;
+      case 'set-default-spec':
+        m.defaultSpecId = resolveLast(update.specId, lastAddedSpec, 'spec');
+        break;
+      case 'add-sort-order':
+        m.sortOrders = [...m.sortOrders, update.sortOrder];
+        lastAddedOrder = update.sortOrder.orderId;
+        break;
+      case 'set-default-sort-order':
+        m.defaultSortOrderId = resolveLast(update.sortOrderId, lastAddedOrder, 'sort order');
+        break;
+      case 'add-snapshot': {
+        const s = update.snapshot;
+        if (snapshotById(m, s.snapshotId)) throw new MetadataInvalidError(`add-snapshot: snapshot ${s.snapshotId} already exists`);
+        if (m.formatVersion === 2 && s.sequenceNumber <= m.lastSequenceNumber && s.parentSnapshotId !== undefined) {
+          throw new CommitConflictError(`add-snapshot: expected a sequence number above ${m.lastSequenceNumber}, found ${s.sequenceNumber}`);
+        }
+        m.snapshots = [...m.snapshots, s];
+        m.lastSequenceNumber = s.sequenceNumber > m.lastSequenceNumber ? s.sequenceNumber : m.lastSequenceNumber;
+        m.lastUpdatedMs = s.timestampMs;
+        break;
+      }
+      case 'set-snapshot-ref': {
+        const snapshot = snapshotById(m, update.ref.snapshotId);
+        if (!snapshot) throw new MetadataInvalidError(`set-snapshot-ref ${update.refName}: snapshot ${update.ref.snapshotId} does not exist`);
+        refs.set(update.refName, update.ref);
+        if (update.refName === MAIN_BRANCH) {
+          m.currentSnapshotId = update.ref.snapshotId;
+          const timestampMs = updates.some((u) => u.action === 'add-snapshot' && u.snapshot.snapshotId === snapshot.snapshotId) ? snapshot.timestampMs : options.nowMs;
+          snapshotLog.push({ timestampMs, snapshotId: update.ref.snapshotId });
+          m.lastUpdatedMs = Math.max(m.lastUpdatedMs, timestampMs);
+        }
+        break;
+      }
+      case 'remove-snapshots': {
+        const removed = new Set(update.snapshotIds);
+        m.snapshots = m.snapshots.filter((s) => !removed.has(s.snapshotId));
+        for (const [name, ref] of refs) if (removed.has(ref.snapshotId)) refs.delete(name);
+        if (m.currentSnapshotId !== undefined && removed.has(m.currentSnapshotId)) m.currentSnapshotId = undefined;
+        // As Java does: history before the newest removed snapshot can no longer be trusted for time travel.
+        const lastRemoved = snapshotLog.findLastIndex((e) => removed.has(e.snapshotId));
+        if (lastRemoved >= 0) snapshotLog = snapshotLog.slice(lastRemoved + 1);
+        break;
+      }
+      case 'remove-snapshot-ref':
+        refs.delete(update.refName);
+        if (update.refName === MAIN_BRANCH) m.currentSnapshotId = undefined;
+        break;
+      case 'set-location':
+        m.location = update.location.replace(/\/+$/, '');
+        break;
+      case 'set-properties':
+        m.properties = { ...m.properties, ...update.updates };
+        break;
+      case 'remove-properties': {
+        const properties = { ...m.properties };
+        for (const key of update.removals) delete properties[key];
+        m.properties = properties;
+        break;
+      }
+    }
+  }
+  m.snapshotLog = snapshotLog;
+  if (updates.length > 0) m.lastUpdatedMs = Math.max(m.lastUpdatedMs, options.nowMs);
+  if (options.previousMetadataFile) {
+    const max = Number(m.properties['write.metadata.previous-versions-max'] ?? DEFAULT_PREVIOUS_VERSIONS_MAX);
+    m.metadataLog = [...base.metadataLog, { timestampMs: base.lastUpdatedMs, metadataFile: options.previousMetadataFile }].slice(-Math.max(1, max));
+  }
+  partitionSourceTypes(m.partitionSpecs.find((s) => s.specId === m.defaultSpecId) ?? UNPARTITIONED, m.schemas.find((s) => s.schemaId === m.currentSchemaId)!);
+  validateTableMetadata(m);
+  return m;
+}
+
+function resolveLast(id: number, lastAdded: number | undefined, what: string): number {
+  if (id !== LAST_ADDED) return id;
+  if (lastAdded === undefined) throw new MetadataInvalidError(`set ${what} to the last added one (-1), but this commit added no ${what}`);
+  return lastAdded;
+}

@@ -1,0 +1,144 @@
+// The catalog contract every catalog implements (SQL on Postgres, embedded, REST server), plus the parts they share:
+// identifiers, metadata file naming, reading table metadata, and the compare-and-swap commit step.
+// Must never: delete a file after an unknown commit outcome, or write the pointer without checking requirements.
+import { randomUUID } from 'node:crypto';
+import { CommitConflictError, CommitStateUnknownError, DuckHouseError, MetadataInvalidError, NotFoundError } from '../../shared/errors.js';
+import type { FileIO } from '../io/file-io.js';
+import type { PartitionSpec, SortOrder } from '../spec/partition-spec.js';
+import type { Schema } from '../spec/schema.js';
+import type { TableMetadata } from '../spec/table-metadata.js';
+import { parseTableMetadata, serializeTableMetadata } from '../spec/table-metadata.js';
+import type { TableRequirement, TableUpdate } from '../spec/table-update.js';
+import { applyUpdates, checkRequirements } from '../spec/table-update.js';
+
+export type Namespace = readonly string[];
+
+export interface TableIdentifier {
+  readonly namespace: Namespace;
+  readonly name: string;
+}
+
+/** A loaded table: its metadata, where that metadata lives, and the FileIO to read its files. */
+export interface Table {
+  readonly identifier: TableIdentifier;
+  readonly metadata: TableMetadata;
+  readonly metadataLocation: string;
+  readonly io: FileIO;
+}
+
+export interface CreateTableOptions {
+  schema: Schema;
+  lastColumnId?: number;
+  spec?: PartitionSpec;
+  sortOrder?: SortOrder;
+  properties?: Record<string, string>;
+  /** Defaults to `<warehouse>/<namespace path>/<name>`. */
+  location?: string;
+}
+
+export interface Catalog {
+  readonly name: string;
+  readonly io: FileIO;
+  createNamespace(namespace: Namespace, properties?: Record<string, string>): Promise<void>;
+  listNamespaces(parent?: Namespace): Promise<Namespace[]>;
+  namespaceExists(namespace: Namespace): Promise<boolean>;
+  loadNamespaceProperties(namespace: Namespace): Promise<Record<string, string>>;
+  /** Refuses a namespace that still has tables. */
+  dropNamespace(namespace: Namespace): Promise<void>;
+  createTable(identifier: TableIdentifier, options: CreateTableOptions): Promise<Table>;
+  loadTable(identifier: TableIdentifier): Promise<Table>;
+  tableExists(identifier: TableIdentifier): Promise<boolean>;
+  listTables(namespace: Namespace): Promise<TableIdentifier[]>;
+  /** Removes the catalog entry; with `purge`, deletes every file the table's metadata references too. */
+  dropTable(identifier: TableIdentifier, options?: { purge?: boolean }): Promise<void>;
+  renameTable(from: TableIdentifier, to: TableIdentifier): Promise<void>;
+  /** Adds an existing table (a metadata file written elsewhere) under a new identifier. */
+  registerTable(identifier: TableIdentifier, metadataLocation: string): Promise<Table>;
+  /**
+   * Checks `requirements` against the current metadata, applies `updates`, writes a new metadata file and swaps the
+   * pointer. Throws CommitConflictError when requirements fail or another writer swapped first, and
+   * CommitStateUnknownError when it cannot tell whether the swap happened.
+   */
+  commitTable(identifier: TableIdentifier, requirements: readonly TableRequirement[], updates: readonly TableUpdate[]): Promise<Table>;
+  close(): Promise<void>;
+}
+
+// ---- identifiers ----
+
+const PART = /^[^\s./\\][^./\\]*$/;
+
+export function tableIdentifier(text: string): TableIdentifier {
+  const parts = text.split('.');
+  const name = parts.pop();
+  if (!name || parts.length === 0) throw new DuckHouseError('config', `table name "${text}" must be namespace.table (for example analytics.orders)`);
+  const identifier = { namespace: parts, name };
+  validateIdentifier(identifier);
+  return identifier;
+}
+
+export function validateNamespace(namespace: Namespace): void {
+  if (namespace.length === 0) throw new DuckHouseError('config', 'a namespace needs at least one level');
+  for (const part of namespace) {
+    if (!PART.test(part) || part.length > 255) throw new DuckHouseError('config', `namespace level "${part}" is not valid: use 1-255 characters without ".", "/", "\\" or leading spaces`);
+  }
+}
+
+export function validateIdentifier(identifier: TableIdentifier): void {
+  validateNamespace(identifier.namespace);
+  if (!PART.test(identifier.name) || identifier.name.length > 255) throw new DuckHouseError('config', `table name "${identifier.name}" is not valid: use 1-255 characters without ".", "/", "\\"`);
+}
+
+export const formatIdentifier = (id: TableIdentifier): string => [...id.namespace, id.name].join('.');
+export const formatNamespace = (ns: Namespace): string => ns.join('.');
+
+// ---- metadata files ----
+
+/** `<location>/metadata/<version>-<uuid>.metadata.json`, the name Java and PyIceberg use (version from the old name). */
+export function newMetadataLocation(tableLocation: string, previous: string | undefined): string {
+  const match = previous ? /\/(\d+)-[^/]*\.metadata\.json$/.exec(previous) : null;
+  const version = match ? Number(match[1]) + 1 : previous ? 1 : 0;
+  return `${tableLocation}/metadata/${String(version).padStart(5, '0')}-${randomUUID()}.metadata.json`;
+}
+
+export async function readTableMetadata(io: FileIO, location: string): Promise<TableMetadata> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await io.read(location);
+  } catch (error) {
+    if (error instanceof NotFoundError) throw new MetadataInvalidError(`metadata file ${location} is missing`, { cause: error, context: { file: location } });
+    throw error;
+  }
+  return parseTableMetadata(new TextDecoder('utf-8', { fatal: false }).decode(bytes), location);
+}
+
+export async function writeTableMetadata(io: FileIO, location: string, metadata: TableMetadata): Promise<void> {
+  await io.write(location, new TextEncoder().encode(serializeTableMetadata(metadata)), { ifNoneMatch: true, contentType: 'application/json' });
+}
+
+/** The pointer swap a catalog provides: true when it swapped, false when another writer got there first. */
+export type PointerSwap = (newLocation: string, expectedLocation: string) => Promise<boolean>;
+
+/**
+ * The commit step shared by catalogs: requirements → updates → new metadata file → compare-and-swap. A lost race
+ * deletes the new (never referenced) metadata file and throws CommitConflictError; an error from the swap itself is
+ * CommitStateUnknownError unless it is already a DuckHouse error that says otherwise, and nothing is deleted.
+ */
+export async function commitWithSwap(table: Table, requirements: readonly TableRequirement[], updates: readonly TableUpdate[], swap: PointerSwap, nowMs = Date.now()): Promise<Table> {
+  const name = formatIdentifier(table.identifier);
+  checkRequirements(table.metadata, requirements, name);
+  const metadata = applyUpdates(table.metadata, updates, { nowMs, previousMetadataFile: table.metadataLocation });
+  const location = newMetadataLocation(metadata.location, table.metadataLocation);
+  await writeTableMetadata(table.io, location, metadata);
+  let swapped: boolean;
+  try {
+    swapped = await swap(location, table.metadataLocation);
+  } catch (error) {
+    if (error instanceof CommitConflictError) throw error;
+    throw new CommitStateUnknownError(`${name}: the catalog did not confirm the commit of ${location} (${(error as Error).message}); files were kept`, { cause: error, context: { table: name, metadataLocation: location } });
+  }
+  if (!swapped) {
+    await table.io.delete(location).catch(() => undefined);
+    throw new CommitConflictError(`${name}: expected the metadata pointer at ${table.metadataLocation}, found another writer had moved it`, { context: { table: name, expected: table.metadataLocation } });
+  }
+  return { ...table, metadata, metadataLocation: location };
+}

@@ -1,0 +1,49 @@
+// Which files a table references: manifest lists, manifests, data and delete files of a set of snapshots, and the
+// metadata files. Used by expire-snapshots (what became unreferenced), remove-orphan-files (what never was) and
+// drop-with-purge. Must never: delete a file that a kept snapshot still references.
+import type { Table } from '../catalogs/catalog.js';
+import type { Snapshot } from '../spec/snapshot.js';
+import { entriesOf, manifestsOf, mapLimit } from './manifests.js';
+
+export interface ReachableFiles {
+  readonly manifestLists: Set<string>;
+  readonly manifests: Set<string>;
+  /** Data and delete files referenced by any entry (live or deleted) of the manifests. */
+  readonly contentFiles: Set<string>;
+}
+
+/**
+ * Files referenced by `snapshots`. Entries with status DELETED count too: an older snapshot that is kept may still
+ * read that file, and the caller passes the kept snapshots.
+ */
+export async function reachableFiles(table: Table, snapshots: readonly Snapshot[]): Promise<ReachableFiles> {
+  const manifestLists = new Set<string>();
+  const manifests = new Map<string, Parameters<typeof entriesOf>[1]>();
+  for (const snapshot of snapshots) {
+    manifestLists.add(snapshot.manifestList);
+    for (const manifest of await manifestsOf(table.io, snapshot)) manifests.set(manifest.manifestPath, manifest);
+  }
+  const contentFiles = new Set<string>();
+  const perManifest = await mapLimit([...manifests.values()], 8, (m) => entriesOf(table.io, m));
+  for (const entries of perManifest) for (const entry of entries) contentFiles.add(entry.dataFile.filePath);
+  return { manifestLists, manifests: new Set(manifests.keys()), contentFiles };
+}
+
+/** Every file of the table that its metadata knows of: all snapshots' files plus current and logged metadata files. */
+export async function allKnownFiles(table: Table): Promise<Set<string>> {
+  const reachable = await reachableFiles(table, table.metadata.snapshots);
+  return new Set([
+    ...reachable.manifestLists,
+    ...reachable.manifests,
+    ...reachable.contentFiles,
+    table.metadataLocation,
+    ...table.metadata.metadataLog.map((e) => e.metadataFile),
+  ]);
+}
+
+/** Deletes every file the table references (drop with purge). Missing files are fine. */
+export async function purgeTableFiles(table: Table): Promise<number> {
+  const files = [...(await allKnownFiles(table))];
+  await table.io.deleteMany(files);
+  return files.length;
+}

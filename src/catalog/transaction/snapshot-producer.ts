@@ -1,0 +1,171 @@
+// Produces a new snapshot from a base table: new manifests for added files (written once, reused across retries),
+// the parent's manifests carried over or rewritten where files are removed, a manifest list, the summary, and the
+// {updates, requirements} the catalog commits. Used by fast-append, row-delta and rewrite-files.
+// Must never: delete a file after CommitStateUnknownError; drop a removed file silently (missing → conflict).
+import { randomBytes, randomUUID } from 'node:crypto';
+import { CommitConflictError } from '../../shared/errors.js';
+import type { Table } from '../catalogs/catalog.js';
+import { entriesOf, manifestsOf } from '../read/manifests.js';
+import type { DataFile, ManifestEntry, ManifestFile } from '../spec/manifest.js';
+import { DataFileContent, ManifestContent, ManifestEntryStatus } from '../spec/manifest.js';
+import { writeManifestList } from '../spec/manifest-avro.js';
+import type { Operation, Snapshot } from '../spec/snapshot.js';
+import { buildSummary, MAIN_BRANCH } from '../spec/snapshot.js';
+import { currentSchema, snapshotForRef, specById } from '../spec/table-metadata.js';
+import type { TableRequirement, TableUpdate } from '../spec/table-update.js';
+import { writeManifestFile } from './manifest-writer.js';
+import type { PendingCommit, TableAction } from './action.js';
+
+/** A random positive 63-bit snapshot id, as Java and PyIceberg make them. */
+export function newSnapshotId(): bigint {
+  const id = BigInt.asUintN(63, randomBytes(8).readBigUInt64BE());
+  return id === 0n ? 1n : id;
+}
+
+export interface SnapshotProducerOptions {
+  operation: Operation;
+  added: readonly DataFile[];
+  removed?: readonly DataFile[];
+  /** Extra summary properties (for example the Kafka offsets this commit covers). */
+  summary?: Readonly<Record<string, string>>;
+  branch?: string;
+  /** Checks the base before each attempt (throw CommitConflictError to stop). */
+  validate?: (base: Table, parent: Snapshot | undefined) => Promise<void>;
+  /** Clock, for tests. */
+  nowMs?: () => number;
+}
+
+export class SnapshotProducer implements TableAction {
+  readonly snapshotId = newSnapshotId();
+  private readonly commitUuid = randomUUID();
+  private attempt = 0;
+  private newManifests: ManifestFile[] | undefined;
+  /** Files written by the latest attempt only (manifest list, rewritten manifests): garbage if it loses. */
+  private attemptFiles: string[] = [];
+  private readonly written: string[] = [];
+
+  constructor(private readonly options: SnapshotProducerOptions) {}
+
+  get name(): string {
+    return this.options.operation;
+  }
+
+  private location(table: Table, file: string): string {
+    return `${table.metadata.location}/metadata/${file}`;
+  }
+
+  private async writeNewManifests(base: Table): Promise<ManifestFile[]> {
+    if (this.newManifests) return this.newManifests;
+    const schema = currentSchema(base.metadata);
+    const groups = new Map<string, DataFile[]>();
+    for (const file of this.options.added) {
+      const key = `${file.specId}:${file.content === DataFileContent.DATA ? 'data' : 'deletes'}`;
+      groups.set(key, [...(groups.get(key) ?? []), file]);
+    }
+    const manifests: ManifestFile[] = [];
+    let index = 0;
+    for (const [key, files] of groups) {
+      const [specId, kind] = key.split(':');
+      const location = this.location(base, `${this.commitUuid}-m${index++}.avro`);
+      manifests.push(await writeManifestFile({
+        io: base.io,
+        location,
+        schema,
+        spec: specById(base.metadata, Number(specId)),
+        content: kind === 'data' ? ManifestContent.DATA : ManifestContent.DELETES,
+        snapshotId: this.snapshotId,
+        entries: files.map((dataFile) => ({ status: ManifestEntryStatus.ADDED, snapshotId: this.snapshotId, sequenceNumber: undefined, fileSequenceNumber: undefined, dataFile })),
+      }));
+      this.written.push(location);
+    }
+    this.newManifests = manifests;
+    return manifests;
+  }
+
+  /** The parent's manifests: kept as they are, or rewritten with removed files marked DELETED. */
+  private async carryOver(base: Table, parent: Snapshot | undefined): Promise<ManifestFile[]> {
+    if (!parent) {
+      if (this.options.removed?.length) throw this.missing(this.options.removed.map((f) => f.filePath));
+      return [];
+    }
+    const removing = new Set((this.options.removed ?? []).map((f) => f.filePath));
+    const found = new Set<string>();
+    const result: ManifestFile[] = [];
+    const schema = currentSchema(base.metadata);
+    for (const manifest of await manifestsOf(base.io, parent)) {
+      const hasLive = manifest.addedFilesCount + manifest.existingFilesCount > 0;
+      if (removing.size === 0) {
+        if (hasLive) result.push(manifest);
+        continue;
+      }
+      const entries = await entriesOf(base.io, manifest);
+      const live = entries.filter((e) => e.status !== ManifestEntryStatus.DELETED);
+      if (!live.some((e) => removing.has(e.dataFile.filePath))) {
+        if (live.length > 0) result.push(manifest);
+        continue;
+      }
+      const rewritten: ManifestEntry[] = live.map((e) => {
+        if (!removing.has(e.dataFile.filePath)) return { ...e, status: ManifestEntryStatus.EXISTING };
+        found.add(e.dataFile.filePath);
+        return { ...e, status: ManifestEntryStatus.DELETED, snapshotId: this.snapshotId };
+      });
+      const location = this.location(base, `${this.commitUuid}-r${this.attempt}-${result.length}.avro`);
+      result.push(await writeManifestFile({ io: base.io, location, schema, spec: specById(base.metadata, manifest.partitionSpecId), content: manifest.content, snapshotId: this.snapshotId, entries: rewritten }));
+      this.attemptFiles.push(location);
+    }
+    const missing = [...removing].filter((p) => !found.has(p));
+    if (missing.length > 0) throw this.missing(missing);
+    return result;
+  }
+
+  private missing(paths: string[]): CommitConflictError {
+    return new CommitConflictError(
+      `${this.options.operation}: expected ${paths.length} file(s) to remove to be live in the table, found them gone (removed by a concurrent commit): ${paths.slice(0, 5).join(', ')}${paths.length > 5 ? ', …' : ''}`,
+      { retriable: false, context: { missing: paths } },
+    );
+  }
+
+  async prepare(base: Table): Promise<PendingCommit> {
+    await this.discardAttempt(base);
+    this.attempt++;
+    const branch = this.options.branch ?? MAIN_BRANCH;
+    const parent = snapshotForRef(base.metadata, branch);
+    await this.options.validate?.(base, parent);
+    const sequenceNumber = base.metadata.lastSequenceNumber + 1n;
+    const manifests = [...(await this.writeNewManifests(base)), ...(await this.carryOver(base, parent))];
+    const manifestList = this.location(base, `snap-${this.snapshotId}-${this.attempt}-${this.commitUuid}.avro`);
+    await base.io.write(manifestList, writeManifestList({ snapshotId: this.snapshotId, parentSnapshotId: parent?.snapshotId, sequenceNumber, manifests }), { ifNoneMatch: true });
+    this.attemptFiles.push(manifestList);
+    const now = this.options.nowMs?.() ?? Date.now();
+    const snapshot: Snapshot = {
+      snapshotId: this.snapshotId,
+      ...(parent ? { parentSnapshotId: parent.snapshotId } : {}),
+      sequenceNumber,
+      timestampMs: Math.max(now, base.metadata.lastUpdatedMs),
+      manifestList,
+      summary: buildSummary(this.options.operation, { added: this.options.added, removed: this.options.removed ?? [] }, parent?.summary, this.options.summary),
+      schemaId: base.metadata.currentSchemaId,
+    };
+    const updates: TableUpdate[] = [
+      { action: 'add-snapshot', snapshot },
+      { action: 'set-snapshot-ref', refName: branch, ref: { snapshotId: this.snapshotId, type: 'branch' } },
+    ];
+    const requirements: TableRequirement[] = [
+      { type: 'assert-table-uuid', uuid: base.metadata.tableUuid },
+      { type: 'assert-ref-snapshot-id', ref: branch, snapshotId: parent?.snapshotId },
+    ];
+    return { updates, requirements };
+  }
+
+  /** Deletes what the last attempt wrote (its commit definitely lost). */
+  private async discardAttempt(base: Table): Promise<void> {
+    if (this.attemptFiles.length === 0) return;
+    await base.io.deleteMany(this.attemptFiles).catch(() => undefined);
+    this.attemptFiles = [];
+  }
+
+  async abort(base: Table): Promise<void> {
+    await this.discardAttempt(base);
+    await base.io.deleteMany(this.written).catch(() => undefined);
+  }
+}

@@ -60,12 +60,16 @@ export function partitionSpecFromJson(json: unknown, where = 'partition spec'): 
   let nextId = PARTITION_FIELD_ID_START;
   return {
     specId: typeof obj['spec-id'] === 'number' ? obj['spec-id'] : 0,
-    fields: obj.fields.map((raw: unknown) => {
-      const f = raw as Record<string, unknown>;
+    fields: obj.fields.map((raw: unknown, index) => {
+      const f = (raw ?? {}) as Record<string, unknown>;
+      const sourceId = f['source-id'];
+      if (typeof sourceId !== 'number' || !Number.isInteger(sourceId)) {
+        throw new MetadataInvalidError(`${where}.fields[${index}]: source-id must be an integer, found ${JSON.stringify(sourceId)}`);
+      }
       // v1 specs may omit field ids: they are assigned in order from 1000.
       const fieldId = typeof f['field-id'] === 'number' ? f['field-id'] : nextId;
       nextId = fieldId + 1;
-      return { sourceId: f['source-id'] as number, fieldId, name: String(f.name), transform: parseTransform(String(f.transform)) };
+      return { sourceId, fieldId, name: String(f.name), transform: parseTransform(String(f.transform)) };
     }),
   };
 }
@@ -171,7 +175,11 @@ export function partitionKey(values: PartitionValues): string {
   return JSON.stringify(values, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v));
 }
 
-/** The Hive-style path segment for a partition: `day=2024-01-02/bucket_id=3` (values are escaped). */
+/**
+ * The Hive-style path segment for a partition: `day=2024-01-02/bucket_id=3` (values are escaped). `types` are the
+ * spec fields' source types (as from partitionSourceTypes); result types work too, as only identity and truncate,
+ * whose result type is their source type, format by type.
+ */
 export function partitionPath(spec: PartitionSpec, types: readonly PrimitiveType[], values: PartitionValues): string {
   return spec.fields.map((f, i) => `${encodeURIComponent(f.name)}=${encodeURIComponent(humanValue(f.transform, types[i]!, values[i]))}`).join('/');
 }
@@ -189,13 +197,28 @@ function humanValue(transform: Transform, type: PrimitiveType, value: unknown): 
     }
     case 'day':
       return dateOf(value as number);
-    case 'hour':
-      return new Date((value as number) * 3_600_000).toISOString().slice(0, 13);
-    default:
+    case 'hour': {
+      // Java's form (TransformUtil.humanHour): yyyy-MM-dd-HH.
+      const iso = new Date((value as number) * 3_600_000).toISOString();
+      return `${iso.slice(0, 10)}-${iso.slice(11, 13)}`;
+    }
+    case 'bucket':
+    case 'void':
+      return String(value);
+    case 'identity':
+    case 'truncate':
       if (type.kind === 'date') return dateOf(value as number);
+      if (type.kind === 'decimal') return decimalToString(value as bigint, type.scale);
       if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
       return String(value);
   }
+}
+
+/** An unscaled decimal as its plain string with `scale` fraction digits: 1420n, 2 → "14.20"; -5n, 2 → "-0.05". */
+function decimalToString(unscaled: bigint, scale: number): string {
+  if (scale === 0) return unscaled.toString();
+  const digits = (unscaled < 0n ? -unscaled : unscaled).toString().padStart(scale + 1, '0');
+  return `${unscaled < 0n ? '-' : ''}${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
 }
 
 // ---- sort orders ----

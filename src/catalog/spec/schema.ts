@@ -29,21 +29,26 @@ export function schemaStruct(schema: Schema): StructType {
 /** Every field id in the schema (struct fields, list elements, map keys and values) with its dotted name. */
 export function indexById(schema: Schema): Map<number, IndexedField> {
   const index = new Map<number, IndexedField>();
+  // Every id (struct fields, list elements, map keys and values) must be unique across the whole schema.
+  const add = (field: NestedField, path: string, parentId: number | undefined): void => {
+    const seen = index.get(field.id);
+    if (seen) throw new MetadataInvalidError(`schema ${schema.schemaId}: field id ${field.id} is used twice ("${seen.path}" and "${path}")`);
+    index.set(field.id, { field, path, parentId });
+  };
   const visit = (type: IcebergType, prefix: string, parentId: number | undefined): void => {
     if (type.kind === 'struct') {
       for (const field of type.fields) {
         const path = prefix ? `${prefix}.${field.name}` : field.name;
-        if (index.has(field.id)) throw new MetadataInvalidError(`schema ${schema.schemaId}: field id ${field.id} is used twice ("${index.get(field.id)?.path}" and "${path}")`);
-        index.set(field.id, { field, path, parentId });
+        add(field, path, parentId);
         visit(field.type, path, field.id);
       }
     } else if (type.kind === 'list') {
       const path = `${prefix}.element`;
-      index.set(type.elementId, { field: { id: type.elementId, name: 'element', required: type.elementRequired, type: type.element }, path, parentId });
+      add({ id: type.elementId, name: 'element', required: type.elementRequired, type: type.element }, path, parentId);
       visit(type.element, path, type.elementId);
     } else if (type.kind === 'map') {
-      index.set(type.keyId, { field: { id: type.keyId, name: 'key', required: true, type: type.key }, path: `${prefix}.key`, parentId });
-      index.set(type.valueId, { field: { id: type.valueId, name: 'value', required: type.valueRequired, type: type.value }, path: `${prefix}.value`, parentId });
+      add({ id: type.keyId, name: 'key', required: true, type: type.key }, `${prefix}.key`, parentId);
+      add({ id: type.valueId, name: 'value', required: type.valueRequired, type: type.value }, `${prefix}.value`, parentId);
       visit(type.key, `${prefix}.key`, type.keyId);
       visit(type.value, `${prefix}.value`, type.valueId);
     }
@@ -55,7 +60,11 @@ export function indexById(schema: Schema): Map<number, IndexedField> {
 /** Dotted name → field id. */
 export function indexByName(schema: Schema): Map<string, number> {
   const names = new Map<string, number>();
-  for (const [id, entry] of indexById(schema)) names.set(entry.path, id);
+  for (const [id, entry] of indexById(schema)) {
+    const other = names.get(entry.path);
+    if (other !== undefined) throw new MetadataInvalidError(`schema ${schema.schemaId}: name "${entry.path}" is used by field ids ${other} and ${id}`);
+    names.set(entry.path, id);
+  }
   return names;
 }
 
@@ -105,9 +114,13 @@ export function schemaFromJson(json: unknown, where = 'schema'): Schema {
   return schema;
 }
 
-/** Ids unique; identifier fields exist, are required primitives and not inside a list or map. */
+/**
+ * Ids and dotted names unique; identifier fields exist, are required primitives (not float or double) and sit in a
+ * chain of required structs (not inside a list, a map or an optional struct), as Java's Schema checks.
+ */
 export function validateSchema(schema: Schema, where = `schema ${schema.schemaId}`): void {
   const index = indexById(schema);
+  indexByName(schema);
   for (const id of schema.identifierFieldIds) {
     const entry = index.get(id);
     if (!entry) throw new MetadataInvalidError(`${where}: identifier field id ${id} is not in the schema`);
@@ -119,9 +132,13 @@ export function validateSchema(schema: Schema, where = `schema ${schema.schemaId
     if (field.type.kind === 'float' || field.type.kind === 'double') {
       throw new MetadataInvalidError(`${where}: identifier field "${entry.path}" cannot be ${field.type.kind}`);
     }
-    for (let parent = entry.parentId; parent !== undefined; parent = index.get(parent)?.parentId) {
-      const kind = index.get(parent)?.field.type.kind;
-      if (kind !== 'struct') throw new MetadataInvalidError(`${where}: identifier field "${entry.path}" is nested in a ${kind}`);
+    // Walk the ancestors from the root, so a field under a list or map is reported as such.
+    const ancestors: IndexedField[] = [];
+    for (let parent = entry.parentId; parent !== undefined; parent = index.get(parent)?.parentId) ancestors.unshift(index.get(parent)!);
+    for (const ancestor of ancestors) {
+      const kind = ancestor.field.type.kind;
+      if (kind !== 'struct') throw new MetadataInvalidError(`${where}: identifier field "${entry.path}" is nested in a ${kind} ("${ancestor.path}")`);
+      if (!ancestor.field.required) throw new MetadataInvalidError(`${where}: identifier field "${entry.path}" is nested in optional field "${ancestor.path}"`);
     }
   }
 }

@@ -105,7 +105,9 @@ export function currentSnapshot(metadata: TableMetadata): Snapshot | undefined {
 export function ancestorsOf(metadata: TableMetadata, snapshotId: bigint | undefined): Snapshot[] {
   const chain: Snapshot[] = [];
   const byId = new Map(metadata.snapshots.map((s) => [s.snapshotId, s]));
-  for (let id = snapshotId; id !== undefined;) {
+  const seen = new Set<bigint>();
+  for (let id = snapshotId; id !== undefined && !seen.has(id);) {
+    seen.add(id);
     const snapshot = byId.get(id);
     if (!snapshot) break;
     chain.push(snapshot);
@@ -263,6 +265,9 @@ function required(json: Record<string, unknown>, key: string, type: 'string'): s
 export function validateTableMetadata(metadata: TableMetadata): void {
   currentSchema(metadata);
   defaultSpec(metadata);
+  if (!metadata.sortOrders.some((o) => o.orderId === metadata.defaultSortOrderId)) {
+    throw new MetadataInvalidError(`default-sort-order-id ${metadata.defaultSortOrderId} is not among sort-orders [${metadata.sortOrders.map((o) => o.orderId).join(', ')}]`);
+  }
   for (const schema of metadata.schemas) {
     const highest = highestFieldId(schema);
     if (highest > metadata.lastColumnId) throw new MetadataInvalidError(`schema ${schema.schemaId} uses field id ${highest} above last-column-id ${metadata.lastColumnId}`);

@@ -9,7 +9,7 @@ import { highestFieldId, validateSchema } from './schema.js';
 import type { Snapshot, SnapshotRef } from './snapshot.js';
 import { MAIN_BRANCH } from './snapshot.js';
 import type { SnapshotLogEntry, TableMetadata } from './table-metadata.js';
-import { snapshotById, validateTableMetadata } from './table-metadata.js';
+import { currentSchema, defaultSpec, propertyInt, snapshotById, validateTableMetadata } from './table-metadata.js';
 
 export type TableUpdate =
   | { action: 'assign-uuid'; uuid: string }
@@ -43,6 +43,7 @@ export const LAST_ADDED = -1;
 
 /** How many previous metadata files the metadata log keeps (Iceberg's default). */
 export const DEFAULT_PREVIOUS_VERSIONS_MAX = 100;
+export const PREVIOUS_VERSIONS_MAX = 'write.metadata.previous-versions-max';
 
 export interface NewTableOptions {
   location: string;
@@ -143,7 +144,7 @@ export function applyUpdates(base: TableMetadata, updates: readonly TableUpdate[
   let lastAddedSchema: number | undefined;
   let lastAddedSpec: number | undefined;
   let lastAddedOrder: number | undefined;
-  let snapshotLog: SnapshotLogEntry[] = [...base.snapshotLog];
+  const snapshotLog: SnapshotLogEntry[] = [...base.snapshotLog];
   for (const update of updates) {
     switch (update.action) {
       case 'assign-uuid':
@@ -174,6 +175,7 @@ export function applyUpdates(base: TableMetadata, updates: readonly TableUpdate[
         m.defaultSpecId = resolveLast(update.specId, lastAddedSpec, 'spec');
         break;
       case 'add-sort-order':
+        if (m.sortOrders.some((o) => o.orderId === update.sortOrder.orderId)) throw new MetadataInvalidError(`add-sort-order: sort order id ${update.sortOrder.orderId} already exists`);
         m.sortOrders = [...m.sortOrders, update.sortOrder];
         lastAddedOrder = update.sortOrder.orderId;
         break;
@@ -194,6 +196,7 @@ export function applyUpdates(base: TableMetadata, updates: readonly TableUpdate[
       case 'set-snapshot-ref': {
         const snapshot = snapshotById(m, update.ref.snapshotId);
         if (!snapshot) throw new MetadataInvalidError(`set-snapshot-ref ${update.refName}: snapshot ${update.ref.snapshotId} does not exist`);
+        if (sameRef(refs.get(update.refName), update.ref)) break; // a no-op, as in Java: no new snapshot-log entry
         refs.set(update.refName, update.ref);
         if (update.refName === MAIN_BRANCH) {
           m.currentSnapshotId = update.ref.snapshotId;
@@ -208,9 +211,6 @@ export function applyUpdates(base: TableMetadata, updates: readonly TableUpdate[
         m.snapshots = m.snapshots.filter((s) => !removed.has(s.snapshotId));
         for (const [name, ref] of refs) if (removed.has(ref.snapshotId)) refs.delete(name);
         if (m.currentSnapshotId !== undefined && removed.has(m.currentSnapshotId)) m.currentSnapshotId = undefined;
-        // As Java does: history before the newest removed snapshot can no longer be trusted for time travel.
-        const lastRemoved = snapshotLog.findLastIndex((e) => removed.has(e.snapshotId));
-        if (lastRemoved >= 0) snapshotLog = snapshotLog.slice(lastRemoved + 1);
         break;
       }
       case 'remove-snapshot-ref':
@@ -231,15 +231,49 @@ export function applyUpdates(base: TableMetadata, updates: readonly TableUpdate[
       }
     }
   }
-  m.snapshotLog = snapshotLog;
+  m.snapshotLog = trimSnapshotLog(snapshotLog, m, intermediateSnapshotIds(updates, m.currentSnapshotId));
   if (updates.length > 0) m.lastUpdatedMs = Math.max(m.lastUpdatedMs, options.nowMs);
   if (options.previousMetadataFile) {
-    const max = Number(m.properties['write.metadata.previous-versions-max'] ?? DEFAULT_PREVIOUS_VERSIONS_MAX);
-    m.metadataLog = [...base.metadataLog, { timestampMs: base.lastUpdatedMs, metadataFile: options.previousMetadataFile }].slice(-Math.max(1, max));
+    const max = Math.max(1, Math.trunc(propertyInt(m, PREVIOUS_VERSIONS_MAX, DEFAULT_PREVIOUS_VERSIONS_MAX)));
+    m.metadataLog = [...base.metadataLog, { timestampMs: base.lastUpdatedMs, metadataFile: options.previousMetadataFile }].slice(-max);
   }
-  partitionSourceTypes(m.partitionSpecs.find((s) => s.specId === m.defaultSpecId) ?? UNPARTITIONED, m.schemas.find((s) => s.schemaId === m.currentSchemaId)!);
   validateTableMetadata(m);
+  partitionSourceTypes(defaultSpec(m), currentSchema(m));
   return m;
+}
+
+function sameRef(a: SnapshotRef | undefined, b: SnapshotRef): boolean {
+  return a !== undefined && a.snapshotId === b.snapshotId && a.type === b.type && a.minSnapshotsToKeep === b.minSnapshotsToKeep
+    && a.maxSnapshotAgeMs === b.maxSnapshotAgeMs && a.maxRefAgeMs === b.maxRefAgeMs;
+}
+
+/**
+ * Snapshots added in this commit that main pointed at only on the way to its final snapshot (several operations in
+ * one commit): their snapshot-log entries are dropped, as Java does, since no reader ever saw them as current.
+ */
+function intermediateSnapshotIds(updates: readonly TableUpdate[], current: bigint | undefined): Set<bigint> {
+  const added = new Set<bigint>();
+  const intermediate = new Set<bigint>();
+  for (const update of updates) {
+    if (update.action === 'add-snapshot') added.add(update.snapshot.snapshotId);
+    if (update.action === 'set-snapshot-ref' && update.refName === MAIN_BRANCH && added.has(update.ref.snapshotId) && update.ref.snapshotId !== current) {
+      intermediate.add(update.ref.snapshotId);
+    }
+  }
+  return intermediate;
+}
+
+/**
+ * The snapshot log without intermediate entries; an entry whose snapshot is gone (expired) drops it and all history
+ * before it, as Java does, so time travel never lands on a snapshot that was not current then.
+ */
+function trimSnapshotLog(log: readonly SnapshotLogEntry[], metadata: TableMetadata, intermediate: ReadonlySet<bigint>): SnapshotLogEntry[] {
+  let kept: SnapshotLogEntry[] = [];
+  for (const entry of log) {
+    if (!snapshotById(metadata, entry.snapshotId)) kept = [];
+    else if (!intermediate.has(entry.snapshotId)) kept.push(entry);
+  }
+  return kept;
 }
 
 function resolveLast(id: number, lastAdded: number | undefined, what: string): number {

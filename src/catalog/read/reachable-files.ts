@@ -2,19 +2,20 @@
 // metadata files. Used by expire-snapshots (what became unreferenced), remove-orphan-files (what never was) and
 // drop-with-purge. Must never: delete a file that a kept snapshot still references.
 import type { Table } from '../catalogs/catalog.js';
+import { isLive } from '../spec/manifest.js';
 import type { Snapshot } from '../spec/snapshot.js';
 import { entriesOf, manifestsOf, mapLimit } from './manifests.js';
 
 export interface ReachableFiles {
   readonly manifestLists: Set<string>;
   readonly manifests: Set<string>;
-  /** Data and delete files referenced by any entry (live or deleted) of the manifests. */
+  /** Data and delete files live in at least one of the snapshots. */
   readonly contentFiles: Set<string>;
 }
 
 /**
- * Files referenced by `snapshots`. Entries with status DELETED count too: an older snapshot that is kept may still
- * read that file, and the caller passes the kept snapshots.
+ * Files that `snapshots` read. An entry with status DELETED does not count: the snapshot that wrote it no longer reads
+ * that file (its parent did, and the parent is in the set if it is kept).
  */
 export async function reachableFiles(table: Table, snapshots: readonly Snapshot[]): Promise<ReachableFiles> {
   const manifestLists = new Set<string>();
@@ -25,7 +26,7 @@ export async function reachableFiles(table: Table, snapshots: readonly Snapshot[
   }
   const contentFiles = new Set<string>();
   const perManifest = await mapLimit([...manifests.values()], 8, (m) => entriesOf(table.io, m));
-  for (const entries of perManifest) for (const entry of entries) contentFiles.add(entry.dataFile.filePath);
+  for (const entries of perManifest) for (const entry of entries) if (isLive(entry)) contentFiles.add(entry.dataFile.filePath);
   return { manifestLists, manifests: new Set(manifests.keys()), contentFiles };
 }
 

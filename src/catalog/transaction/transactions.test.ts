@@ -1,0 +1,181 @@
+// The commit machinery on an in-memory warehouse: snapshots, manifests, summaries, deletes, validation, retries.
+// Data files are described, not written: these tests are about metadata. Parquet round trips live in test/interop.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CommitConflictError, SchemaIncompatibleError } from '../../shared/errors.js';
+import type { Catalog, TableIdentifier } from '../catalogs/catalog.js';
+import { EmbeddedCatalog } from '../catalogs/embedded-catalog.js';
+import { MemoryFileIO } from '../io/memory-file-io.js';
+import { DELETE_FILE_PATH_ID, planFiles, snapshotHistory } from '../read/plan-files.js';
+import type { DataFile } from '../spec/manifest.js';
+import { DataFileContent } from '../spec/manifest.js';
+import { buildSchema } from '../spec/schema.js';
+import { Summary } from '../spec/snapshot.js';
+import { currentSchema } from '../spec/table-metadata.js';
+import { primitive } from '../spec/types.js';
+import { commitAction } from './action.js';
+import { expireSnapshots } from './expire-snapshots.js';
+import { fastAppend } from './fast-append.js';
+import { removeOrphanFiles } from './remove-orphan-files.js';
+import { rewriteFiles } from './rewrite-files.js';
+import { rowDelta } from './row-delta.js';
+import { updatePartitionSpec } from './update-partition-spec.js';
+import { updateProperties } from './update-properties.js';
+import { updateSchema } from './update-schema.js';
+
+const id: TableIdentifier = { namespace: ['db'], name: 't' };
+
+async function setup(): Promise<{ catalog: Catalog; io: MemoryFileIO }> {
+  const io = new MemoryFileIO();
+  const catalog = new EmbeddedCatalog({ warehouse: 'memory://wh', io });
+  await catalog.createNamespace(['db']);
+  const { schema } = buildSchema([{ name: 'id', type: primitive('long'), required: true }, { name: 'name', type: primitive('string') }], { identifierFields: ['id'] });
+  await catalog.createTable(id, { schema });
+  return { catalog, io };
+}
+
+let n = 0;
+function dataFile(rows: number, content: DataFile['content'] = DataFileContent.DATA): DataFile {
+  return { content, filePath: `memory://wh/db/t/data/f${n++}.parquet`, fileFormat: 'PARQUET', specId: 0, partition: [], recordCount: BigInt(rows), fileSizeInBytes: 100n };
+}
+
+describe('transactions', () => {
+  it('appends: each snapshot sees its own files and the totals add up', async () => {
+    const { catalog } = await setup();
+    const a = dataFile(10);
+    const b = dataFile(5);
+    const first = await commitAction(catalog, id, fastAppend([a]));
+    const second = await commitAction(catalog, id, fastAppend([b], { summary: { 'duckhouse.offsets': 'x' } }));
+    const snapshot = second.table.metadata.snapshots.at(-1)!;
+    assert.equal(snapshot.summary[Summary.TOTAL_RECORDS], '15');
+    assert.equal(snapshot.summary[Summary.ADDED_DATA_FILES], '1');
+    assert.equal(snapshot.summary['duckhouse.offsets'], 'x');
+    assert.equal(snapshot.sequenceNumber, 2n);
+    assert.equal(snapshot.parentSnapshotId, first.table.metadata.currentSnapshotId);
+    const now = await planFiles(second.table);
+    assert.deepEqual(now.map((t) => t.file.filePath).sort(), [a.filePath, b.filePath].sort());
+    assert.deepEqual(now.map((t) => t.dataSequenceNumber).sort(), [1n, 2n]);
+    const then = await planFiles(second.table, { snapshotId: first.table.metadata.currentSnapshotId! });
+    assert.deepEqual(then.map((t) => t.file.filePath), [a.filePath]);
+    assert.equal(snapshotHistory(second.table.metadata).length, 2);
+  });
+
+  it('row-delta attaches position deletes to the data files they may touch, by sequence number', async () => {
+    const { catalog } = await setup();
+    const a = dataFile(10);
+    await commitAction(catalog, id, fastAppend([a]));
+    const path = new TextEncoder().encode(a.filePath);
+    const del = { ...dataFile(2, DataFileContent.POSITION_DELETES), lowerBounds: new Map([[DELETE_FILE_PATH_ID, path]]), upperBounds: new Map([[DELETE_FILE_PATH_ID, path]]) };
+    const b = dataFile(2);
+    const { table } = await commitAction(catalog, id, rowDelta({ dataFiles: [b], deleteFiles: [del], referencedDataFiles: [a.filePath] }));
+    assert.equal(table.metadata.snapshots.at(-1)!.summary.operation, 'overwrite');
+    assert.equal(table.metadata.snapshots.at(-1)!.summary[Summary.TOTAL_POSITION_DELETES], '2');
+    const tasks = await planFiles(table);
+    const byPath = new Map(tasks.map((t) => [t.file.filePath, t.deletes.map((d) => d.filePath)]));
+    assert.deepEqual(byPath.get(a.filePath), [del.filePath]);
+    assert.deepEqual(byPath.get(b.filePath), []);
+  });
+
+  it('row-delta refuses deletes against a data file a compaction already replaced', async () => {
+    const { catalog } = await setup();
+    const a = dataFile(10);
+    const start = await commitAction(catalog, id, fastAppend([a]));
+    await commitAction(catalog, id, rewriteFiles({ removed: [a], added: [dataFile(10)], startingSnapshotId: start.table.metadata.currentSnapshotId }));
+    const del = { ...dataFile(1, DataFileContent.POSITION_DELETES), referencedDataFile: a.filePath };
+    await assert.rejects(commitAction(catalog, id, rowDelta({ deleteFiles: [del] })), (e: unknown) => e instanceof CommitConflictError && e.message.includes(a.filePath) && !e.retriable);
+  });
+
+  it('rewrite-files fails when a delete arrived for an input file after it started, and removes replaced files otherwise', async () => {
+    const { catalog } = await setup();
+    const a = dataFile(10);
+    const start = await commitAction(catalog, id, fastAppend([a]));
+    const startId = start.table.metadata.currentSnapshotId;
+    await commitAction(catalog, id, rowDelta({ deleteFiles: [{ ...dataFile(1, DataFileContent.POSITION_DELETES), referencedDataFile: a.filePath }] }));
+    await assert.rejects(
+      commitAction(catalog, id, rewriteFiles({ removed: [a], added: [dataFile(9)], startingSnapshotId: startId })),
+      (e: unknown) => e instanceof CommitConflictError && /expected no new deletes/.test(e.message) && e.message.includes(a.filePath),
+    );
+    const table = await catalog.loadTable(id);
+    const tasks = await planFiles(table);
+    const del = tasks[0]!.deletes[0]!;
+    const compacted = dataFile(9);
+    const done = await commitAction(catalog, id, rewriteFiles({ removed: [a, del], added: [compacted], startingSnapshotId: table.metadata.currentSnapshotId }));
+    const after = await planFiles(done.table);
+    assert.deepEqual(after.map((t) => [t.file.filePath, t.deletes.length]), [[compacted.filePath, 0]]);
+    const summary = done.table.metadata.snapshots.at(-1)!.summary;
+    assert.equal(summary.operation, 'replace');
+    assert.equal(summary[Summary.TOTAL_RECORDS], '9');
+    assert.equal(summary[Summary.TOTAL_DELETE_FILES], '0');
+  });
+
+  it('two writers committing at once both land through retry, and no snapshot is lost', async () => {
+    const { catalog } = await setup();
+    const files = Array.from({ length: 8 }, () => dataFile(1));
+    const results = await Promise.all(files.map((f) => commitAction(catalog, id, fastAppend([f]), { minWaitMs: 1, maxWaitMs: 5 })));
+    const table = await catalog.loadTable(id);
+    assert.equal(table.metadata.snapshots.length, 8);
+    assert.ok(results.some((r) => r.attempts > 1), 'expected at least one retry');
+    const tasks = await planFiles(table);
+    assert.deepEqual(tasks.map((t) => t.file.filePath).sort(), files.map((f) => f.filePath).sort());
+    assert.equal(table.metadata.snapshots.at(-1)!.summary[Summary.TOTAL_RECORDS], '8');
+  });
+
+  it('expire-snapshots drops old snapshots and deletes only files no kept snapshot uses', async () => {
+    const { catalog, io } = await setup();
+    const a = dataFile(10);
+    let clock = 1_000;
+    const first = await commitAction(catalog, id, fastAppend([a]));
+    await io.write(a.filePath, Uint8Array.of(1));
+    const start = first.table.metadata.currentSnapshotId;
+    const b = dataFile(10);
+    await io.write(b.filePath, Uint8Array.of(1));
+    await commitAction(catalog, id, rewriteFiles({ removed: [a], added: [b], startingSnapshotId: start }));
+    clock = Date.now() + 1;
+    const action = expireSnapshots({ olderThanMs: clock, retainLast: 1 });
+    const { table } = await commitAction(catalog, id, action);
+    assert.deepEqual(action.result.expiredSnapshotIds, [start]);
+    assert.equal(table.metadata.snapshots.length, 1);
+    assert.equal(await io.exists(a.filePath), false, 'the replaced file is gone');
+    assert.equal(await io.exists(b.filePath), true, 'the live file stays');
+    assert.equal((await planFiles(table)).length, 1);
+    await assert.rejects(planFiles(table, { snapshotId: start! }), /has no snapshot/);
+  });
+
+  it('remove-orphan-files deletes unreferenced old files only', async () => {
+    const { catalog, io } = await setup();
+    const a = dataFile(1);
+    await io.write(a.filePath, Uint8Array.of(1));
+    await io.write('memory://wh/db/t/data/orphan.parquet', Uint8Array.of(1));
+    const { table } = await commitAction(catalog, id, fastAppend([a]));
+    const none = await removeOrphanFiles(table, { olderThanMs: 0 });
+    assert.deepEqual(none, []);
+    const removed = await removeOrphanFiles(table, { olderThanMs: Date.now() + 1000 });
+    assert.deepEqual(removed, ['memory://wh/db/t/data/orphan.parquet']);
+    assert.equal(await io.exists(a.filePath), true);
+    assert.equal(await io.exists(table.metadataLocation), true);
+  });
+
+  it('schema evolution: add, rename, widen, make optional, drop; long→int refused with the reason', async () => {
+    const { catalog } = await setup();
+    await commitAction(catalog, id, updateSchema([
+      { op: 'add', field: { name: 'qty', type: primitive('int') } },
+      { op: 'rename', name: 'name', newName: 'label' },
+    ]));
+    const { table } = await commitAction(catalog, id, updateSchema([{ op: 'update-type', name: 'qty', type: primitive('long') }, { op: 'drop', name: 'label' }]));
+    const schema = currentSchema(table.metadata);
+    assert.deepEqual(schema.fields.map((f) => [f.id, f.name, f.type.kind]), [[1, 'id', 'long'], [3, 'qty', 'long']]);
+    assert.equal(table.metadata.lastColumnId, 3);
+    assert.equal(table.metadata.schemas.length, 3);
+    await assert.rejects(commitAction(catalog, id, updateSchema([{ op: 'update-type', name: 'qty', type: primitive('int') }])), (e: unknown) => e instanceof SchemaIncompatibleError && /from long to int: narrowing/.test(e.message));
+    await assert.rejects(commitAction(catalog, id, updateSchema([{ op: 'drop', name: 'id' }])), /identifier/);
+  });
+
+  it('properties and partition specs evolve', async () => {
+    const { catalog } = await setup();
+    await commitAction(catalog, id, updateProperties({ 'write.target-file-size-bytes': '1000' }));
+    const { table } = await commitAction(catalog, id, updatePartitionSpec([{ op: 'add', source: 'id', transform: { kind: 'bucket', n: 4 } }]));
+    assert.equal(table.metadata.properties['write.target-file-size-bytes'], '1000');
+    assert.equal(table.metadata.defaultSpecId, 1);
+    assert.deepEqual(table.metadata.partitionSpecs[1]!.fields, [{ sourceId: 1, fieldId: 1000, name: 'id_bucket_4', transform: { kind: 'bucket', n: 4 } }]);
+  });
+});

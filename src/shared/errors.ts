@@ -99,3 +99,13 @@ export class NotFoundError extends DuckHouseError {
     super('not-found', message, options);
   }
 }
+
+/**
+ * A create-only write (`ifNoneMatch`: S3 `If-None-Match: *`, local link/`wx`) found an object already at the location;
+ * nothing was overwritten. Callers branch on it (a conditional pointer create lost its race).
+ */
+export class FileExistsError extends DuckHouseError {
+  constructor(message: string, options: DuckHouseErrorOptions = {}) {
+    super('io', message, options);
+  }
+}

@@ -10,7 +10,7 @@ export interface FileInfo {
 }
 
 export interface WriteOptions {
-  /** Create only: fail with FileExistsError if the object exists (S3 `If-None-Match: *`, local `wx`). */
+  /** Create only: fail with FileExistsError if the object exists (S3 `If-None-Match: *`, local `link()`). */
   readonly ifNoneMatch?: boolean;
   readonly contentType?: string;
 }

@@ -23,7 +23,7 @@ if [[ "$tier" != "--integration" ]]; then
 fi
 started_stack=0
 if [[ "$tier" != "--unit" ]]; then
-  while IFS= read -r f; do files+=("$f"); done < <(find test/integration -name '*.test.ts' | sort)
+  while IFS= read -r f; do files+=("$f"); done < <(find test/integration test/interop -name '*.test.ts' | sort)
   if ! node bin/duckhouse.js stack status >/dev/null 2>&1; then
     started_stack=1
   fi

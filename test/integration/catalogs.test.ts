@@ -9,9 +9,11 @@ import { primitive } from '../../src/catalog/spec/types.js';
 import type { DataFile } from '../../src/catalog/spec/manifest.js';
 import { commitAction } from '../../src/catalog/transaction/action.js';
 import { fastAppend } from '../../src/catalog/transaction/fast-append.js';
-import { CommitConflictError, FileExistsError, MetadataInvalidError, NotFoundError } from '../../src/shared/errors.js';
+import pg from 'pg';
+import { SqlCatalog } from '../../src/catalog/catalogs/sql-catalog.js';
+import { CommitConflictError, CommitStateUnknownError, FileExistsError, MetadataInvalidError, NotFoundError } from '../../src/shared/errors.js';
 import type { CatalogKind } from './catalog-fixtures.js';
-import { catalogFixture } from './catalog-fixtures.js';
+import { catalogFixture, pgConfig } from './catalog-fixtures.js';
 
 const { schema } = buildSchema([{ name: 'id', type: primitive('long'), required: true }, { name: 'v', type: primitive('string') }]);
 
@@ -94,3 +96,53 @@ for (const kind of ['embedded-local', 'embedded-s3', 'sql-s3'] as CatalogKind[])
     });
   });
 }
+
+describe('commit outcomes', () => {
+  it('an unknown outcome (the catalog times out) keeps every file already written', async (t) => {
+    const fx = await catalogFixture('sql-s3');
+    t.after(() => fx.cleanup());
+    await fx.catalog.createNamespace(['ns']);
+    const id: TableIdentifier = { namespace: ['ns'], name: 't' };
+    await fx.catalog.createTable(id, { schema });
+    // A second catalog on the same Postgres rows whose statements time out after 300 ms.
+    const slow = new SqlCatalog({ name: fx.pyiceberg.catalog!, warehouse: fx.warehouse, io: fx.catalog.io, connection: { ...pgConfig(), statement_timeout: 300 } });
+    t.after(() => slow.close().catch(() => undefined));
+    const locker = new pg.Client(pgConfig());
+    await locker.connect();
+    t.after(() => locker.end());
+    await locker.query('BEGIN');
+    await locker.query('SELECT 1 FROM iceberg_tables WHERE catalog_name = $1 FOR UPDATE', [fx.pyiceberg.catalog]);
+    const file = fakeFile(fx.warehouse, 9);
+    await fx.catalog.io.write(file.filePath, Uint8Array.of(1, 2, 3));
+    const action = fastAppend([file]);
+    const error = await commitAction(slow, id, action).then(() => undefined, (e: unknown) => e);
+    await locker.query('ROLLBACK');
+    assert.ok(error instanceof CommitStateUnknownError, `expected CommitStateUnknownError, found ${String(error)}`);
+    assert.match(error.message, /did not confirm the commit .*files were kept/);
+    const metadataLocation = error.context.metadataLocation as string;
+    assert.equal(await fx.catalog.io.exists(metadataLocation), true, 'the new metadata file stays');
+    assert.equal(await fx.catalog.io.exists(file.filePath), true, 'the data file stays');
+    const written: string[] = [];
+    for await (const f of fx.catalog.io.list(`${fx.warehouse}/ns/t/metadata/`)) if (f.location.endsWith('.avro')) written.push(f.location);
+    assert.ok(written.some((f) => /\/snap-/.test(f)), 'the manifest list stays');
+    assert.ok(written.some((f) => /-m0\.avro$/.test(f)), 'the manifest stays');
+    const table = await fx.catalog.loadTable(id);
+    assert.equal(table.metadata.snapshots.length, 0, 'the pointer did not move');
+  });
+
+  it('a missing manifest names the file and what referenced it', async (t) => {
+    const fx = await catalogFixture('embedded-local');
+    t.after(() => fx.cleanup());
+    await fx.catalog.createNamespace(['ns']);
+    const id: TableIdentifier = { namespace: ['ns'], name: 't' };
+    await fx.catalog.createTable(id, { schema });
+    const { table } = await commitAction(fx.catalog, id, fastAppend([fakeFile(fx.warehouse, 1)]));
+    const manifests: string[] = [];
+    for await (const f of table.io.list(`${table.metadata.location}/metadata/`)) if (/-m0\.avro$/.test(f.location)) manifests.push(f.location);
+    assert.equal(manifests.length, 1);
+    await table.io.delete(manifests[0]!);
+    await assert.rejects(planFiles(table), (e: unknown) => e instanceof MetadataInvalidError && e.message === `manifest ${manifests[0]} (referenced by a manifest list) is missing`);
+    await table.io.write(manifests[0]!, Uint8Array.of(0x4f, 0x62, 0x6a, 0x01, 9, 9));
+    await assert.rejects(planFiles(table), (e: unknown) => e instanceof MetadataInvalidError && e.message.startsWith(`${manifests[0]}: not a valid Avro file`));
+  });
+});

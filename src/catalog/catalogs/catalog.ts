@@ -2,14 +2,14 @@
 // identifiers, metadata file naming, reading table metadata, and the compare-and-swap commit step.
 // Must never: delete a file after an unknown commit outcome, or write the pointer without checking requirements.
 import { randomUUID } from 'node:crypto';
-import { CommitConflictError, CommitStateUnknownError, DuckHouseError, MetadataInvalidError, NotFoundError } from '../../shared/errors.js';
+import { CommitConflictError, CommitStateUnknownError, DuckHouseError, FileExistsError, MetadataInvalidError, NotFoundError } from '../../shared/errors.js';
 import type { FileIO } from '../io/file-io.js';
 import type { PartitionSpec, SortOrder } from '../spec/partition-spec.js';
 import type { Schema } from '../spec/schema.js';
 import type { TableMetadata } from '../spec/table-metadata.js';
 import { parseTableMetadata, serializeTableMetadata } from '../spec/table-metadata.js';
 import type { TableRequirement, TableUpdate } from '../spec/table-update.js';
-import { applyUpdates, checkRequirements } from '../spec/table-update.js';
+import { applyUpdates, checkRequirements, newTableMetadata } from '../spec/table-update.js';
 
 export type Namespace = readonly string[];
 
@@ -113,6 +113,30 @@ export async function readTableMetadata(io: FileIO, location: string): Promise<T
 
 export async function writeTableMetadata(io: FileIO, location: string, metadata: TableMetadata): Promise<void> {
   await io.write(location, new TextEncoder().encode(serializeTableMetadata(metadata)), { ifNoneMatch: true, contentType: 'application/json' });
+}
+
+/**
+ * The part of createTable every catalog shares: checks the name, that the namespace exists and the table does not,
+ * builds fresh metadata (location defaults to `<warehouse>/<namespace levels>/<name>`) and writes its first file.
+ * The caller then records the pointer (and deletes the file if that fails because the table appeared meanwhile).
+ */
+export async function prepareNewTable(catalog: Catalog, warehouse: string, id: TableIdentifier, options: CreateTableOptions): Promise<{ metadata: TableMetadata; metadataLocation: string }> {
+  validateIdentifier(id);
+  if (!(await catalog.namespaceExists(id.namespace))) throw new NotFoundError(`cannot create ${formatIdentifier(id)}: namespace ${formatNamespace(id.namespace)} does not exist`);
+  if (await catalog.tableExists(id)) throw new FileExistsError(`table ${formatIdentifier(id)} already exists`);
+  const metadata = newTableMetadata({
+    location: options.location ?? `${warehouse}/${id.namespace.join('/')}/${id.name}`,
+    tableUuid: randomUUID(),
+    schema: options.schema,
+    ...(options.lastColumnId === undefined ? {} : { lastColumnId: options.lastColumnId }),
+    ...(options.spec ? { spec: options.spec } : {}),
+    ...(options.sortOrder ? { sortOrder: options.sortOrder } : {}),
+    properties: options.properties ?? {},
+    nowMs: Date.now(),
+  });
+  const metadataLocation = newMetadataLocation(metadata.location, undefined);
+  await writeTableMetadata(catalog.io, metadataLocation, metadata);
+  return { metadata, metadataLocation };
 }
 
 /** The pointer swap a catalog provides: true when it swapped, false when another writer got there first. */

@@ -2,21 +2,18 @@
 // current metadata is a numbered pointer file, `<warehouse>/.catalog/tables/<ns>/<table>/v<N>.json`; a commit
 // creates v<N+1> with a conditional create (If-None-Match / O_EXCL), so of two racing writers exactly one wins.
 // Must never: overwrite a pointer file, or delete table files on drop unless purge was asked for.
-import { randomUUID } from 'node:crypto';
 import { FileExistsError, NotFoundError } from '../../shared/errors.js';
 import type { FileIO } from '../io/file-io.js';
 import type { TableRequirement, TableUpdate } from '../spec/table-update.js';
-import { newTableMetadata } from '../spec/table-update.js';
 import type { Catalog, CreateTableOptions, Namespace, Table, TableIdentifier } from './catalog.js';
 import {
   commitWithSwap,
+  prepareNewTable,
   formatIdentifier,
   formatNamespace,
-  newMetadataLocation,
   readTableMetadata,
   validateIdentifier,
   validateNamespace,
-  writeTableMetadata,
 } from './catalog.js';
 import { purgeTableFiles } from '../read/reachable-files.js';
 
@@ -133,22 +130,7 @@ export class EmbeddedCatalog implements Catalog {
   }
 
   async createTable(id: TableIdentifier, options: CreateTableOptions): Promise<Table> {
-    validateIdentifier(id);
-    if (!(await this.namespaceExists(id.namespace))) throw new NotFoundError(`cannot create ${formatIdentifier(id)}: namespace ${formatNamespace(id.namespace)} does not exist`);
-    if (await this.tableExists(id)) throw new FileExistsError(`table ${formatIdentifier(id)} already exists`);
-    const location = options.location ?? `${this.warehouse}/${id.namespace.map(encodeURIComponent).join('/')}/${encodeURIComponent(id.name)}`;
-    const metadata = newTableMetadata({
-      location,
-      tableUuid: randomUUID(),
-      schema: options.schema,
-      ...(options.lastColumnId === undefined ? {} : { lastColumnId: options.lastColumnId }),
-      ...(options.spec ? { spec: options.spec } : {}),
-      ...(options.sortOrder ? { sortOrder: options.sortOrder } : {}),
-      properties: options.properties ?? {},
-      nowMs: Date.now(),
-    });
-    const metadataLocation = newMetadataLocation(metadata.location, undefined);
-    await writeTableMetadata(this.io, metadataLocation, metadata);
+    const { metadata, metadataLocation } = await prepareNewTable(this, this.warehouse, id, options);
     if (!(await this.writePointer(id, 1, metadataLocation))) {
       await this.io.delete(metadataLocation);
       throw new FileExistsError(`table ${formatIdentifier(id)} already exists (created concurrently)`);

@@ -2,23 +2,20 @@
 // `iceberg_namespace_properties`), so PyIceberg's SQL catalog and Trino's JDBC catalog read the same tables.
 // The pointer swap is `UPDATE … WHERE metadata_location = <expected>`: one row updated means we won.
 // Must never: build SQL by string concatenation of names (always parameters), or delete files on drop without purge.
-import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { FileExistsError, NotFoundError } from '../../shared/errors.js';
 import type { FileIO } from '../io/file-io.js';
 import type { TableRequirement, TableUpdate } from '../spec/table-update.js';
-import { newTableMetadata } from '../spec/table-update.js';
 import { purgeTableFiles } from '../read/reachable-files.js';
 import type { Catalog, CreateTableOptions, Namespace, Table, TableIdentifier } from './catalog.js';
 import {
   commitWithSwap,
+  prepareNewTable,
   formatIdentifier,
   formatNamespace,
-  newMetadataLocation,
   readTableMetadata,
   validateIdentifier,
   validateNamespace,
-  writeTableMetadata,
 } from './catalog.js';
 
 export interface SqlCatalogOptions {
@@ -184,22 +181,7 @@ export class SqlCatalog implements Catalog {
   }
 
   async createTable(id: TableIdentifier, options: CreateTableOptions): Promise<Table> {
-    validateIdentifier(id);
-    if (!(await this.namespaceExists(id.namespace))) throw new NotFoundError(`cannot create ${formatIdentifier(id)}: namespace ${formatNamespace(id.namespace)} does not exist`);
-    if (await this.tableExists(id)) throw new FileExistsError(`table ${formatIdentifier(id)} already exists`);
-    const location = options.location ?? `${this.warehouse}/${id.namespace.join('/')}/${id.name}`;
-    const metadata = newTableMetadata({
-      location,
-      tableUuid: randomUUID(),
-      schema: options.schema,
-      ...(options.lastColumnId === undefined ? {} : { lastColumnId: options.lastColumnId }),
-      ...(options.spec ? { spec: options.spec } : {}),
-      ...(options.sortOrder ? { sortOrder: options.sortOrder } : {}),
-      properties: options.properties ?? {},
-      nowMs: Date.now(),
-    });
-    const metadataLocation = newMetadataLocation(metadata.location, undefined);
-    await writeTableMetadata(this.io, metadataLocation, metadata);
+    const { metadata, metadataLocation } = await prepareNewTable(this, this.warehouse, id, options);
     try {
       await this.insertPointer(id, metadataLocation);
     } catch (error) {

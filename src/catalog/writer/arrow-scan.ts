@@ -98,8 +98,9 @@ function scanFunction(): DuckDBTableFunction {
       info.setInitData({});
     },
     mainFunction: (info, output) => {
-      const source = lookup((info.bindData as { id: number }).id);
+      const source = sources.get((info.bindData as { id: number }).id);
       try {
+        if (!source) throw new DataInvalidError(`${SCAN_FUNCTION}: its batches were released while DuckDB was still reading`);
         const current = nextRows(source);
         if (!current) {
           output.rowCount = 0;
@@ -113,7 +114,7 @@ function scanFunction(): DuckDBTableFunction {
         current.row += count;
         source.rows += count;
       } catch (error) {
-        source.error = error;
+        if (source) source.error = error;
         output.rowCount = 0;
         info.setError(error instanceof Error ? error.message : String(error));
       }

@@ -13,7 +13,7 @@ import {
 import duckdb from '@duckdb/node-bindings';
 import type { Data, DataType } from 'apache-arrow';
 import { DataType as ArrowType, DateUnit, Precision, TimeUnit } from 'apache-arrow';
-import { DataInvalidError, SchemaIncompatibleError } from '../../shared/errors.js';
+import { DataInvalidError, DuckHouseError, SchemaIncompatibleError } from '../../shared/errors.js';
 import type { IcebergType } from '../spec/types.js';
 import { typeToString } from '../spec/types.js';
 
@@ -26,13 +26,12 @@ export type VectorPlan = { readonly staging: DuckDBType; readonly checkNulls: bo
   | { readonly kind: 'widen-decimal'; readonly words: 1 | 2 }
   | { readonly kind: 'bool' }
   | { readonly kind: 'bytes'; readonly utf8: boolean }
-  | { readonly kind: 'fixed-bytes'; readonly width: number }
   | { readonly kind: 'uuid' }
   | { readonly kind: 'struct'; readonly children: readonly { plan: VectorPlan; arrowIndex: number }[] }
   | { readonly kind: 'list'; readonly element: VectorPlan }
 );
 
-if (endianness() !== 'LE') throw new SchemaIncompatibleError('the Arrow → DuckDB copy assumes a little-endian machine');
+if (endianness() !== 'LE') throw new DuckHouseError('internal', 'the Arrow → DuckDB copy assumes a little-endian machine');
 
 /**
  * The DuckDB type the table function produces for an Iceberg type. Equal to the written type except decimals, which
@@ -55,7 +54,7 @@ export function stagingType(type: IcebergType): DuckDBType {
     case 'timestamptz_ns': throw new SchemaIncompatibleError('timestamptz_ns cannot be written through DuckDB');
     case 'string': return VARCHAR;
     case 'uuid': return UUID;
-    case 'fixed':
+    case 'fixed': throw new SchemaIncompatibleError('fixed[L] cannot be written through DuckDB');
     case 'binary': return BLOB;
     case 'struct': return new DuckDBStructType(type.fields.map((f) => f.name), type.fields.map((f) => stagingType(f.type)));
     case 'list': return new DuckDBListType(stagingType(type.element));
@@ -118,7 +117,7 @@ export function planVector(type: IcebergType, arrow: DataType | undefined, where
     case 'uuid':
       return ArrowType.isFixedSizeBinary(arrow) && arrow.byteWidth === 16 ? { ...base, kind: 'uuid' } : wrong('FixedSizeBinary[16]');
     case 'fixed':
-      return ArrowType.isFixedSizeBinary(arrow) && arrow.byteWidth === type.length ? { ...base, kind: 'fixed-bytes', width: type.length } : wrong(`FixedSizeBinary[${type.length}]`);
+      throw new SchemaIncompatibleError(`${where}: fixed[${type.length}] cannot be written through DuckDB`);
     case 'struct': {
       if (!ArrowType.isStruct(arrow)) return wrong('Struct');
       const names = arrow.children.map((f) => f.name);
@@ -188,7 +187,7 @@ export function fillVector(vector: Vector, plan: VectorPlan, data: Data | undefi
       return;
     }
     case 'widen-decimal':
-      return widenDecimal(vector, data.values as Int32Array, plan.words, start, count);
+      return widenDecimal(vector, data.values as Uint32Array, plan.words, start, count);
     case 'bool':
       return copyBooleans(vector, data.values as Uint8Array, data.offset + start, count);
     case 'bytes': {
@@ -200,8 +199,6 @@ export function fillVector(vector: Vector, plan: VectorPlan, data: Data | undefi
       }
       return copyVariableBytes(vector, offsets, bytes, start, count);
     }
-    case 'fixed-bytes':
-      return copyFixedBytes(vector, data.values as Uint8Array, plan.width, start, count);
     case 'uuid':
       return copyUuids(vector, data.values as Uint8Array, start, count);
     case 'struct':
@@ -273,11 +270,11 @@ function copyBooleans(vector: Vector, bits: Uint8Array, firstBit: number, count:
 }
 
 /** Sign-extends 32- or 64-bit Arrow decimals (LE words) to DuckDB's 128-bit DECIMAL(38,s) layout. */
-function widenDecimal(vector: Vector, words: Int32Array, perValue: 1 | 2, start: number, count: number): void {
+function widenDecimal(vector: Vector, words: Uint32Array, perValue: 1 | 2, start: number, count: number): void {
   const out = new Int32Array(scratchBytes(count * 16).buffer, 0, count * 4);
   for (let i = 0; i < count; i++) {
-    const low = words[(start + i) * perValue] ?? 0;
-    const high = perValue === 2 ? (words[(start + i) * 2 + 1] ?? 0) : low >> 31;
+    const low = (words[(start + i) * perValue] ?? 0) | 0;
+    const high = perValue === 2 ? (words[(start + i) * 2 + 1] ?? 0) | 0 : low >> 31;
     const sign = high >> 31;
     out[i * 4] = low;
     out[i * 4 + 1] = high;
@@ -314,19 +311,6 @@ function copyVariableBytes(vector: Vector, offsets: Int32Array, bytes: Uint8Arra
   copyToVector(vector, out, 0, count * 16);
 }
 
-function copyFixedBytes(vector: Vector, bytes: Uint8Array, width: number, start: number, count: number): void {
-  const out = scratchBytes(count * 16);
-  const words = new Uint32Array(out.buffer, 0, count * 4);
-  const heap = width > 12 ? copyToHeap(vector, bytes.subarray(start * width, (start + count) * width)) : undefined;
-  for (let i = 0; i < count; i++) {
-    const from = (start + i) * width;
-    words[i * 4] = width;
-    out.set(bytes.subarray(from, from + (heap ? 4 : width)), i * 16 + 4);
-    if (heap) setPointer(words, i * 4 + 2, heap, i * width);
-  }
-  copyToVector(vector, out, 0, count * 16);
-}
-
 /** A pointer into DuckDB's memory as two uint32 halves (bigint arithmetic per value would cost more than the copy). */
 interface HeapAddress { readonly low: number; readonly high: number }
 
@@ -335,7 +319,7 @@ function copyToHeap(vector: Vector, bytes: Uint8Array): HeapAddress {
   duckdb.vector_assign_string_element_len(vector, 0, bytes);
   const stringT = duckdb.vector_get_data(vector, 16);
   const view = new DataView(stringT.buffer, stringT.byteOffset, 16);
-  if (view.getUint32(0, true) !== bytes.length) throw new SchemaIncompatibleError('DuckDB string_t layout is not the expected one');
+  if (view.getUint32(0, true) !== bytes.length) throw new DuckHouseError('internal', 'DuckDB string_t layout is not the expected one (length read back differs)');
   return { low: view.getUint32(8, true), high: view.getUint32(12, true) };
 }
 

@@ -5,14 +5,13 @@ import { SchemaIncompatibleError } from '../../shared/errors.js';
 import { quoteIdent, quoteLiteral } from '../../shared/duckdb.js';
 import type { Schema } from '../spec/schema.js';
 import type { IcebergType, NestedField, PrimitiveType } from '../spec/types.js';
-import { typeToString } from '../spec/types.js';
 
 /**
  * The DuckDB SQL type a column of this Iceberg type is written as. Each choice keeps the Parquet type Iceberg reads:
  * timestamp → TIMESTAMP (INT64, MICROS, isAdjustedToUTC=false), timestamptz → TIMESTAMPTZ (MICROS, UTC=true),
  * timestamp_ns → TIMESTAMP_NS (NANOS), time → TIME (TIME_MICROS), date → DATE, decimal(p,s) → DECIMAL(p,s)
  * (INT32/INT64/FIXED by precision, as the spec allows), uuid → UUID (FIXED[16] + UUID logical type),
- * binary → BLOB, list → T[], map → MAP(K, V), struct → STRUCT(...).
+ * binary → BLOB, list → T[], map → MAP(K, V), struct → STRUCT(...). timestamptz_ns and fixed[L] are refused.
  */
 export function duckdbSqlType(type: IcebergType, where = 'column'): string {
   switch (type.kind) {
@@ -37,8 +36,9 @@ export function duckdbSqlType(type: IcebergType, where = 'column'): string {
     case 'string': return 'VARCHAR';
     case 'uuid': return 'UUID';
     case 'fixed':
-      // DuckDB writes BLOB as BYTE_ARRAY; the spec's mapping for fixed[L] is FIXED_LEN_BYTE_ARRAY[L]. See ADR 0003.
-      return 'BLOB';
+      // DuckDB writes BLOB as BYTE_ARRAY; Iceberg readers want FIXED_LEN_BYTE_ARRAY[L] (PyIceberg 0.11: "Cannot promote
+      // an binary to fixed[L]"). Refused rather than written unreadable. See ADR 0003.
+      throw new SchemaIncompatibleError(`${where}: Iceberg fixed[${type.length}] cannot be written through DuckDB (it writes BYTE_ARRAY, readers require FIXED_LEN_BYTE_ARRAY); use binary`);
     case 'binary': return 'BLOB';
     case 'struct':
       return `STRUCT(${type.fields.map((f) => `${quoteIdent(f.name)} ${duckdbSqlType(f.type, `${where}.${f.name}`)}`).join(', ')})`;
@@ -104,26 +104,30 @@ export function leafColumns(fields: readonly NestedField[]): LeafColumn[] {
   return leaves;
 }
 
-/** Refuses schemas DuckDB would mangle: names equal ignoring case collide in DuckDB (identifiers are case-insensitive). */
+/**
+ * Refuses schemas DuckDB cannot write as they are: a type without an exact DuckDB mapping, or struct fields whose names
+ * are equal ignoring case (DuckDB identifiers are case-insensitive, so one would shadow the other).
+ */
 export function checkWritableSchema(schema: Schema): void {
-  const visit = (fields: readonly NestedField[], where: string): void => {
+  const visit = (type: IcebergType, where: string): void => {
+    if (type.kind === 'list') return visit(type.element, `${where}.element`);
+    if (type.kind === 'map') {
+      visit(type.key, `${where}.key`);
+      return visit(type.value, `${where}.value`);
+    }
+    if (type.kind !== 'struct') {
+      duckdbSqlType(type, where);
+      return;
+    }
     const seen = new Map<string, string>();
-    for (const f of fields) {
-      const folded = f.name.toLowerCase();
-      const other = seen.get(folded);
+    for (const f of type.fields) {
+      const other = seen.get(f.name.toLowerCase());
       if (other !== undefined) {
         throw new SchemaIncompatibleError(`${where}: fields "${other}" and "${f.name}" differ only in case; DuckDB cannot write both`);
       }
-      seen.set(folded, f.name);
-      duckdbSqlType(f.type, `${where}.${f.name}`);
-      if (f.type.kind === 'struct') visit(f.type.fields, `${where}.${f.name}`);
-      if (f.type.kind === 'list' && f.type.element.kind === 'struct') visit(f.type.element.fields, `${where}.${f.name}.element`);
-      if (f.type.kind === 'map' && f.type.value.kind === 'struct') visit(f.type.value.fields, `${where}.${f.name}.value`);
+      seen.set(f.name.toLowerCase(), f.name);
+      visit(f.type, where ? `${where}.${f.name}` : f.name);
     }
   };
-  visit(schema.fields, `schema ${schema.schemaId}`);
-}
-
-export function describeType(type: IcebergType): string {
-  return typeToString(type);
+  visit({ kind: 'struct', fields: schema.fields }, '');
 }

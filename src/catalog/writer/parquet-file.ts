@@ -57,12 +57,13 @@ const DEFAULT_ROW_GROUP_SIZE = 122_880;
 export async function writeParquetFile(options: WriteParquetFileOptions): Promise<ParquetFileResult> {
   const { schema, path } = options;
   checkWritableSchema(schema);
+  const settings = copySettings(schema, options);
   const batches = isSyncIterable(options.batches) ? options.batches : await drain(options.batches);
   const { id, source, release } = registerSource(schema.fields, batches);
   let connection: DuckDBConnection | undefined;
   try {
     connection = await connectWriterDuckDB();
-    const reader = await connection.runAndReadAll(copySql(schema, id, path, options));
+    const reader = await connection.runAndReadAll(copySql(schema, id, path, settings));
     const row = reader.getRowObjectsJson()[0];
     if (!row) throw new DuckHouseError('internal', `COPY … RETURN_STATS returned no row for ${path}`);
     const stats = parseCopyStatsRow(row as Record<string, unknown>);
@@ -84,24 +85,28 @@ export async function writeParquetFile(options: WriteParquetFileOptions): Promis
   }
 }
 
-function copySql(schema: Schema, id: number, path: string, options: ParquetWriteOptions): string {
-  const columns = schema.fields.map((f) => {
-    const name = quoteIdent(f.name);
-    return hasNarrowDecimal(f.type) ? `CAST(${name} AS ${duckdbSqlType(f.type, f.name)}) AS ${name}` : name;
-  });
+/** The COPY options (validated before anything is written): format, compression, row group size, field ids, stats. */
+function copySettings(schema: Schema, options: ParquetWriteOptions): string {
   const compression = options.compression ?? 'zstd';
-  const settings = [
+  if (!['zstd', 'snappy', 'gzip', 'lz4_raw', 'uncompressed'].includes(compression)) {
+    throw new DataInvalidError(`compression: expected zstd, snappy, gzip, lz4_raw or uncompressed, found ${JSON.stringify(compression)}`);
+  }
+  return [
     'FORMAT parquet',
     `COMPRESSION ${compression}`,
     ...(options.compressionLevel === undefined ? [] : [`COMPRESSION_LEVEL ${integerOption(options.compressionLevel, 'compressionLevel')}`]),
     `ROW_GROUP_SIZE ${integerOption(options.rowGroupSize ?? DEFAULT_ROW_GROUP_SIZE, 'rowGroupSize')}`,
     `FIELD_IDS ${fieldIdsClause(schema.fields)}`,
     'RETURN_STATS',
-  ];
-  if (!['zstd', 'snappy', 'gzip', 'lz4_raw', 'uncompressed'].includes(compression)) {
-    throw new DataInvalidError(`compression: expected zstd, snappy, gzip, lz4_raw or uncompressed, found ${JSON.stringify(compression)}`);
-  }
-  return `COPY (SELECT ${columns.join(', ')} FROM ${SCAN_FUNCTION}(${id})) TO ${quoteLiteral(path)} (${settings.join(', ')})`;
+  ].join(', ');
+}
+
+function copySql(schema: Schema, id: number, path: string, settings: string): string {
+  const columns = schema.fields.map((f) => {
+    const name = quoteIdent(f.name);
+    return hasNarrowDecimal(f.type) ? `CAST(${name} AS ${duckdbSqlType(f.type, f.name)}) AS ${name}` : name;
+  });
+  return `COPY (SELECT ${columns.join(', ')} FROM ${SCAN_FUNCTION}(${id})) TO ${quoteLiteral(path)} (${settings})`;
 }
 
 /** Decimals arrive as DECIMAL(38,s) (Arrow's 128-bit layout); DuckDB casts them down and checks the range. */

@@ -130,9 +130,8 @@ export function daysFromCivil(year: number, month: number, day: number): number 
   return era * 146097 + doe - 719468;
 }
 
-const DATE = String.raw`(\d{4,})-(\d{2})-(\d{2})( \(BC\))?`;
-
 /** DuckDB prints year N BC as `000N-MM-DD (BC)`; there is no year 0 in that notation, so N BC is year 1 - N. */
+const DATE = String.raw`(\d{4,})-(\d{2})-(\d{2})( \(BC\))?`;
 const DATE_PATTERN = new RegExp(`^${DATE}$`);
 const TIMESTAMP_PATTERNS = {
   6: timestampPattern(6),

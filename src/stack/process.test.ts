@@ -1,10 +1,11 @@
+import { spawn } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { findProcessesMentioning, isRunning, readPidRecord, startDetached, stopProcess, tailFile } from './process.js';
+import { findProcessesMentioning, isRunning, readPidRecord, startDetached, stopGroup, stopProcess, tailFile } from './process.js';
 
 test('a detached process is recorded, recognised by its marker, stopped with its group, and gone afterwards', async (t) => {
   const dir = await mkdtemp(path.join(tmpdir(), 'duckhouse-proc-'));
@@ -39,4 +40,13 @@ test('a process that ignores the stop signal is killed after the timeout', async
   for (let i = 0; i < 100 && !tailFile(path.join(dir, 'log'), 1).includes('ignoring TERM'); i++) await sleep(50);
   assert.equal(await stopProcess(record, 'SIGTERM', 500), 'killed');
   assert.deepEqual(findProcessesMentioning(marker), []);
+});
+
+test('stopGroup ends a process that does not lead a group of its own (a stray found in /proc)', async () => {
+  const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  assert.ok(child.pid);
+  assert.equal(await stopGroup(child.pid, 'SIGTERM', 5000), 'stopped');
+  await exited;
+  assert.equal(await stopGroup(child.pid, 'SIGTERM', 1000), 'not-running');
 });

@@ -132,14 +132,25 @@ export async function stopProcess(
   timeoutMs: number,
 ): Promise<'stopped' | 'killed' | 'not-running'> {
   if (!isRunning(record) && !groupAlive(record.pid)) return 'not-running';
-  signalGroup(record.pid, signal);
+  return stopGroup(record.pid, signal, timeoutMs);
+}
+
+/**
+ * Signals the process group led by `pid`, waits up to `timeoutMs` for it to end, then SIGKILLs it. For processes
+ * found by scanning /proc (no pid record): the caller has already checked they are ours.
+ */
+export async function stopGroup(pid: number, signal: NodeJS.Signals, timeoutMs: number): Promise<'stopped' | 'killed' | 'not-running'> {
+  // A stray found in /proc may not lead a group of its own: then the process itself is what must end.
+  const alive = (): boolean => groupAlive(pid) || (existsSync(`/proc/${pid}`) && processState(pid) !== 'Z');
+  if (!alive()) return 'not-running';
+  signalGroup(pid, signal);
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (!groupAlive(record.pid)) return 'stopped';
+    if (!alive()) return 'stopped';
     await sleep(200);
   }
-  signalGroup(record.pid, 'SIGKILL');
-  for (let i = 0; i < 25 && groupAlive(record.pid); i++) await sleep(200);
+  signalGroup(pid, 'SIGKILL');
+  for (let i = 0; i < 25 && alive(); i++) await sleep(200);
   return 'killed';
 }
 

@@ -30,6 +30,7 @@ import {
   readPidRecord,
   removePidFile,
   startDetached,
+  stopGroup,
   stopProcess,
   tailFile,
 } from './process.js';
@@ -169,7 +170,7 @@ async function startOne(config: StackConfig, component: Component, report: Repor
     const record = await readPidRecord(pidFile);
     if (!record || !isRunning(record)) {
       // Whatever is left of the group we just started must not outlive the failed start.
-      await stopProcess({ pid, markers: [], startedAt: '' }, 'SIGKILL', 5000);
+      await stopGroup(pid, 'SIGKILL', 5000);
       await removePidFile(pidFile);
       throw new StackError(component.name, `crashed while starting. Last log lines:\n${indent(tailFile(ctx.logFile, 15))}`, {
         logFile: ctx.logFile,
@@ -268,7 +269,7 @@ export async function stackDown(config: StackConfig, report: Reporter, options: 
     const strays = findProcessesMentioning(config.paths.stackDir);
     for (const pid of strays) {
       report(`stray process ${pid} still mentions ${config.paths.stackDir}; stopping it`);
-      await stopProcess({ pid, markers: [config.paths.stackDir], startedAt: '' }, 'SIGTERM', 10_000);
+      await stopGroup(pid, 'SIGTERM', 10_000);
     }
     if (options.purge) {
       await rm(config.paths.dataDir, { recursive: true, force: true });

@@ -53,6 +53,9 @@ export async function connectWriterDuckDB(): Promise<DuckDBConnection> {
     const opened = await openDuckDB();
     // RETURN_STATS prints TIMESTAMPTZ bounds in the session time zone: pin it so bounds parse the same everywhere.
     await opened.connection.run(`SET GLOBAL TimeZone = 'UTC'`);
+    // The scan feeds one thread anyway (row order); more DuckDB threads burn CPU without speed (bench/iceberg-write.ts).
+    // Parallelism comes from writing several files at once, each on its own connection (TableWriter).
+    await opened.connection.run('SET GLOBAL threads = 1');
     opened.connection.registerTableFunction(scanFunction());
     return opened;
   })().catch((error: unknown) => {

@@ -15,7 +15,7 @@ import type { PartitionSpec } from '../spec/partition-spec.js';
 import { bucket } from '../spec/transforms.js';
 import { buildSchema } from '../spec/schema.js';
 import { primitive } from '../spec/types.js';
-import { TableWriter, writePositionDeletes } from './table-writer.js';
+import { splitRows, TableWriter, writePositionDeletes } from './table-writer.js';
 
 const { schema } = buildSchema([
   { name: 'id', type: primitive('long'), required: true },
@@ -91,6 +91,22 @@ describe('TableWriter', () => {
       assert.match(f.filePath, new RegExp(`/data/grp=${String(f.partition[0])}/id_bucket=${String(f.partition[1])}/`));
     }
     assert.equal(files.reduce((n, f) => n + f.recordCount, 0n), 3000n);
+  });
+
+  it('splits a large flush into files written at once, keeping row order across them', async () => {
+    const parts = splitRows([batch(0, 7), batch(7, 3), batch(10, 11)], 3);
+    assert.deepEqual(parts.map((p) => p.reduce((n, b) => n + b.numRows, 0)), [7, 7, 7]);
+    const ids = parts.flat().flatMap((b) => Array.from(b.getChild('id')!.toArray() as BigInt64Array));
+    assert.deepEqual(ids, Array.from({ length: 21 }, (_, i) => BigInt(i)));
+    const t = await table();
+    const writer = new TableWriter(t, { parallelism: 2, minRowsPerParallelFile: 1000 });
+    await writer.write(batch(0, 5000));
+    const files = await writer.close();
+    assert.deepEqual(files.map((f) => f.recordCount), [2500n, 2500n]);
+    assert.deepEqual((await idsOf(files[1]!.filePath))[0], 2500n);
+    const single = new TableWriter(await table(), { parallelism: 2, minRowsPerParallelFile: 4000 });
+    await single.write(batch(0, 5000));
+    assert.equal((await single.close()).length, 1, 'too few rows to split');
   });
 
   it('writes position deletes sorted by (file_path, pos) with full file_path bounds', async () => {

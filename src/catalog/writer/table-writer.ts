@@ -5,7 +5,7 @@
 // position deletes and the primary-key index point at), or leave temp files behind.
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { RecordBatch } from 'apache-arrow';
 import { DataInvalidError, DuckHouseError } from '../../shared/errors.js';
@@ -36,6 +36,13 @@ export interface TableWriterOptions extends ParquetWriteOptions {
   maxBufferedBytes?: number;
   /** Local scratch directory for files bound for object storage. Default: the OS temp dir. */
   tempDir?: string;
+  /**
+   * Files written at once when a flush is large (each file keeps its rows in order; files are returned in row
+   * order). Default: the machine's cores, at most 4. 1 turns it off (compaction, when fewer files matter more).
+   */
+  parallelism?: number;
+  /** A flush is split into parallel files only when each part gets at least this many rows. Default 250,000. */
+  minRowsPerParallelFile?: number;
 }
 
 interface PartitionBuffer {
@@ -147,21 +154,34 @@ export class TableWriter {
     if (!buffer) return;
     this.buffers.delete(key);
     this.buffered -= buffer.bytes;
-    const location = this.location(buffer.values);
-    const result = await writeAndPlace(this.table, location, this.options.tempDir, (local) => writeParquetFile({ ...this.options, schema: this.schema, batches: buffer.batches, path: local }));
-    if (buffer.bytes > 0) this.ratio = Math.max(0.01, Number(result.fileSizeInBytes) / buffer.bytes);
-    this.files.push(dataFileFromStats({
-      content: DataFileContent.DATA,
-      path: location,
-      specId: this.spec.specId,
-      partition: buffer.values,
-      recordCount: result.recordCount,
-      fileSizeInBytes: result.fileSizeInBytes,
-      columns: result.columns,
-      schema: this.schema,
-      metrics: this.metrics,
-      sortOrderId: defaultSortOrder(this.table.metadata).orderId,
+    const parts = splitRows(buffer.batches, this.partsFor(buffer.batches));
+    const results = await Promise.all(parts.map(async (batches) => {
+      const location = this.location(buffer.values);
+      const result = await writeAndPlace(this.table, location, this.options.tempDir, (local) => writeParquetFile({ ...this.options, schema: this.schema, batches, path: local }));
+      return { location, result };
     }));
+    const written = results.reduce((n, r) => n + Number(r.result.fileSizeInBytes), 0);
+    if (buffer.bytes > 0) this.ratio = Math.max(0.01, written / buffer.bytes);
+    for (const { location, result } of results) {
+      this.files.push(dataFileFromStats({
+        content: DataFileContent.DATA,
+        path: location,
+        specId: this.spec.specId,
+        partition: buffer.values,
+        recordCount: result.recordCount,
+        fileSizeInBytes: result.fileSizeInBytes,
+        columns: result.columns,
+        schema: this.schema,
+        metrics: this.metrics,
+        sortOrderId: defaultSortOrder(this.table.metadata).orderId,
+      }));
+    }
+  }
+
+  private partsFor(batches: readonly RecordBatch[]): number {
+    const rows = batches.reduce((n, b) => n + b.numRows, 0);
+    const parallelism = Math.max(1, Math.floor(this.options.parallelism ?? Math.min(4, availableParallelism())));
+    return Math.max(1, Math.min(parallelism, Math.floor(rows / (this.options.minRowsPerParallelFile ?? 250_000))));
   }
 
   /** Writes what is buffered and returns every file written, in order. */
@@ -171,6 +191,35 @@ export class TableWriter {
     for (const key of [...this.buffers.keys()]) await this.flush(key);
     return this.files;
   }
+}
+
+/** Splits batches into `parts` runs of nearly equal row counts, in order (slices are zero-copy). */
+export function splitRows(batches: readonly RecordBatch[], parts: number): RecordBatch[][] {
+  if (parts <= 1) return [[...batches]];
+  const total = batches.reduce((n, b) => n + b.numRows, 0);
+  const result: RecordBatch[][] = [];
+  let current: RecordBatch[] = [];
+  let filled = 0;
+  let assigned = 0;
+  let quota = Math.max(1, Math.ceil(total / parts));
+  for (const batch of batches) {
+    let offset = 0;
+    while (offset < batch.numRows) {
+      const take = Math.min(batch.numRows - offset, quota - filled);
+      current.push(offset === 0 && take === batch.numRows ? batch : batch.slice(offset, offset + take));
+      offset += take;
+      filled += take;
+      if (filled === quota && result.length < parts - 1) {
+        result.push(current);
+        assigned += filled;
+        current = [];
+        filled = 0;
+        quota = Math.max(1, Math.ceil((total - assigned) / (parts - result.length)));
+      }
+    }
+  }
+  if (current.length > 0) result.push(current);
+  return result;
 }
 
 function partitionResultType(spec: PartitionSpec, index: number, source: PrimitiveType): PrimitiveType {

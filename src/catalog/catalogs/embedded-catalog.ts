@@ -1,8 +1,11 @@
 // The embedded catalog: no server, everything in the warehouse itself (local disk or S3). The pointer to a table's
 // current metadata is a numbered pointer file, `<warehouse>/.catalog/tables/<ns>/<table>/v<N>.json`; a commit
 // creates v<N+1> with a conditional create (If-None-Match / O_EXCL), so of two racing writers exactly one wins.
+// Old pointers are pruned, so a writer that stalled between listing v<N> and creating v<N+1> can re-create a pruned
+// v<N+1> below newer pointers: every commit lists again after its create and only reports success when its pointer
+// is (or was) the newest, never on a re-created one (see confirmPointer).
 // Must never: overwrite a pointer file, or delete table files on drop unless purge was asked for.
-import { FileExistsError, NotFoundError } from '../../shared/errors.js';
+import { CommitStateUnknownError, FileExistsError, NotFoundError } from '../../shared/errors.js';
 import type { FileIO } from '../io/file-io.js';
 import type { TableRequirement, TableUpdate } from '../spec/table-update.js';
 import type { Catalog, CreateTableOptions, Namespace, Table, TableIdentifier } from './catalog.js';
@@ -44,7 +47,8 @@ export class EmbeddedCatalog implements Catalog {
     this.name = options.name ?? 'duckhouse';
     this.io = options.io;
     this.warehouse = options.warehouse.replace(/\/+$/, '');
-    this.keepPointers = options.keepPointers ?? 10;
+    // At least one: the newest pointer is the table.
+    this.keepPointers = Math.max(1, Math.trunc(options.keepPointers ?? 10));
   }
 
   private namespaceFile(namespace: Namespace): string {
@@ -102,15 +106,63 @@ export class EmbeddedCatalog implements Catalog {
     await this.io.delete(this.namespaceFile(namespace));
   }
 
-  private async currentPointer(id: TableIdentifier): Promise<Pointer | undefined> {
-    let latest: number | undefined;
+  /** The pointer versions that exist now, ascending. */
+  private async pointerVersions(id: TableIdentifier): Promise<number[]> {
+    const versions: number[] = [];
     for await (const file of this.io.list(`${this.tableDir(id)}/`)) {
       const match = POINTER.exec(file.location);
-      if (match) latest = Math.max(latest ?? 0, Number(match[1]));
+      if (match) versions.push(Number(match[1]));
     }
-    if (latest === undefined) return undefined;
-    const json = JSON.parse(new TextDecoder().decode(await this.io.read(this.pointerFile(id, latest)))) as { 'metadata-location': string };
-    return { version: latest, metadataLocation: json['metadata-location'] };
+    return versions.sort((a, b) => a - b);
+  }
+
+  /** A pointer file's content; undefined if it does not exist (never written, or pruned). */
+  private async readPointer(id: TableIdentifier, version: number): Promise<{ metadataLocation: string; previous: string | null } | undefined> {
+    let bytes: Uint8Array;
+    try {
+      bytes = await this.io.read(this.pointerFile(id, version));
+    } catch (error) {
+      if (error instanceof NotFoundError) return undefined;
+      throw error;
+    }
+    const json = JSON.parse(new TextDecoder().decode(bytes)) as { 'metadata-location': string; 'previous-metadata-location'?: string | null };
+    return { metadataLocation: json['metadata-location'], previous: json['previous-metadata-location'] ?? null };
+  }
+
+  private async currentPointer(id: TableIdentifier): Promise<Pointer | undefined> {
+    // The newest pointer can only vanish between the list and the read if `keepPointers` commits land meanwhile
+    // (pruning); list again then.
+    for (let attempt = 1; ; attempt++) {
+      const latest = (await this.pointerVersions(id)).at(-1);
+      if (latest === undefined) return undefined;
+      const pointer = await this.readPointer(id, latest);
+      if (pointer) return { version: latest, metadataLocation: pointer.metadataLocation };
+      if (attempt >= 5) throw new NotFoundError(`table ${formatIdentifier(id)}: pointer v${latest} vanished while it was read, ${attempt} times`);
+    }
+  }
+
+  /**
+   * After creating pointer `version` (for metadata `location`): whether it is the table's commit. Pruning frees old
+   * version numbers, so a create can succeed on a number that newer pointers already passed; such a pointer never was
+   * the newest and is not a commit. Whoever creates v<k+1> read v<k> as the newest, so if v<version+1> records our
+   * metadata as its previous, ours was the newest and later commits build on it; if it records another, the slot had
+   * an earlier occupant and ours came after newer pointers existed. Anything else cannot be told: unknown.
+   * Returns the versions listed (for pruning) with the answer.
+   */
+  private async confirmPointer(id: TableIdentifier, version: number, location: string): Promise<{ committed: boolean; versions: number[] }> {
+    const versions = await this.pointerVersions(id);
+    const newest = versions.at(-1) ?? version;
+    if (newest <= version) return { committed: true, versions };
+    const next = await this.readPointer(id, version + 1);
+    if (next?.previous === location) return { committed: true, versions };
+    if (next) {
+      await this.io.delete(this.pointerFile(id, version)).catch(() => undefined);
+      return { committed: false, versions };
+    }
+    throw new CommitStateUnknownError(
+      `table ${formatIdentifier(id)}: created pointer v${version}, but newer pointers up to v${newest} exist and v${version + 1} is gone, so whether v${version} was ever current cannot be told`,
+      { context: { table: formatIdentifier(id), version, newest } },
+    );
   }
 
   /** Creates pointer `version`; false when it already exists (another writer won). */
@@ -189,19 +241,26 @@ export class EmbeddedCatalog implements Catalog {
     if (!pointer) throw new NotFoundError(`table ${formatIdentifier(id)} does not exist`);
     const current = await readTableMetadata(this.io, pointer.metadataLocation);
     const table: Table = { identifier: id, metadata: current, metadataLocation: pointer.metadataLocation, io: this.io };
-    const committed = await commitWithSwap(table, requirements, updates, (next, expected) =>
-      expected === pointer.metadataLocation ? this.writePointer(id, pointer.version + 1, next, expected) : Promise.resolve(false));
-    await this.prunePointers(id, pointer.version + 1);
+    const version = pointer.version + 1;
+    let listed: number[] = [];
+    const committed = await commitWithSwap(table, requirements, updates, async (next, expected) => {
+      if (expected !== pointer.metadataLocation || !(await this.writePointer(id, version, next, expected))) return false;
+      const confirmed = await this.confirmPointer(id, version, next);
+      listed = confirmed.versions;
+      return confirmed.committed;
+    });
+    await this.prunePointers(id, listed);
     return committed;
   }
 
-  private async prunePointers(id: TableIdentifier, latest: number): Promise<void> {
-    const stale: string[] = [];
-    for await (const file of this.io.list(`${this.tableDir(id)}/`)) {
-      const match = POINTER.exec(file.location);
-      if (match && Number(match[1]) <= latest - this.keepPointers) stale.push(file.location);
-    }
-    // Best effort: a stale pointer file is harmless (the highest version wins).
+  /**
+   * Best effort, after a confirmed commit: must never throw, since the commit has landed and a caller seeing an error
+   * would take it for a failed commit. A stale pointer file is harmless (the highest version wins).
+   */
+  private async prunePointers(id: TableIdentifier, versions: readonly number[]): Promise<void> {
+    const newest = versions.at(-1);
+    if (newest === undefined) return;
+    const stale = versions.filter((v) => v <= newest - this.keepPointers).map((v) => this.pointerFile(id, v));
     await this.io.deleteMany(stale).catch(() => undefined);
   }
 

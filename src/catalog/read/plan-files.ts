@@ -1,12 +1,12 @@
 // The files of a snapshot: every live data file with the delete files that apply to it (position deletes with a data
-// sequence number >= the data file's, equality deletes strictly greater; same partition, or global for unpartitioned
-// equality deletes), plus history and time-travel lookups. Must never: write or delete anything.
+// sequence number >= the data file's, equality deletes strictly greater; same spec and partition, or global for
+// equality deletes stored with an unpartitioned spec: no fields, or only void ones), plus history and time-travel lookups. Must never: write or delete anything.
 import { NotFoundError } from '../../shared/errors.js';
 import type { Table } from '../catalogs/catalog.js';
 import { fromBytes } from '../spec/conversions.js';
 import type { DataFile } from '../spec/manifest.js';
 import { DataFileContent, deleteAppliesBySequence } from '../spec/manifest.js';
-import { partitionKey } from '../spec/partition-spec.js';
+import { isUnpartitioned, partitionKey } from '../spec/partition-spec.js';
 import type { Snapshot } from '../spec/snapshot.js';
 import type { TableMetadata } from '../spec/table-metadata.js';
 import { ancestorsOf, currentSnapshot, requireSnapshot, snapshotAsOf, specById } from '../spec/table-metadata.js';
@@ -65,7 +65,7 @@ export async function planFiles(table: Table, selector: SnapshotSelector = {}): 
   for (const { entry } of live.deletes) {
     const spec = specById(table.metadata, entry.dataFile.specId);
     const item = { file: entry.dataFile, sequenceNumber: entry.sequenceNumber ?? 0n };
-    if (spec.fields.length === 0 && entry.dataFile.content === DataFileContent.EQUALITY_DELETES) {
+    if (isUnpartitioned(spec) && entry.dataFile.content === DataFileContent.EQUALITY_DELETES) {
       globalDeletes.push(item);
       continue;
     }

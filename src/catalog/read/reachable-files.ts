@@ -30,13 +30,24 @@ export async function reachableFiles(table: Table, snapshots: readonly Snapshot[
   return { manifestLists, manifests: new Set(manifests.keys()), contentFiles };
 }
 
-/** Every file of the table that its metadata knows of: all snapshots' files plus current and logged metadata files. */
+/** Statistics and partition-statistics files the metadata lists (Puffin files written by Trino or Spark ANALYZE). */
+export function statisticsFiles(metadata: Table['metadata']): string[] {
+  return [...metadata.statistics, ...metadata.partitionStatistics]
+    .map((e) => (e as Record<string, unknown> | null)?.['statistics-path'])
+    .filter((p): p is string => typeof p === 'string');
+}
+
+/**
+ * Every file of the table that its metadata knows of: all snapshots' files, statistics files, and the current and
+ * logged metadata files.
+ */
 export async function allKnownFiles(table: Table): Promise<Set<string>> {
   const reachable = await reachableFiles(table, table.metadata.snapshots);
   return new Set([
     ...reachable.manifestLists,
     ...reachable.manifests,
     ...reachable.contentFiles,
+    ...statisticsFiles(table.metadata),
     table.metadataLocation,
     ...table.metadata.metadataLog.map((e) => e.metadataFile),
   ]);

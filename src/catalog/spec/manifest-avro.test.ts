@@ -151,3 +151,23 @@ describe('sequence numbers', () => {
     assert.deepEqual([1, 2, 9, 10, 18, 19, 38].map(decimalRequiredBytes), [1, 1, 4, 5, 8, 9, 16]);
   });
 });
+
+describe('partition field names', () => {
+  it('partition fields named after columns Avro cannot name (dashes, spaces, leading digits) are sanitized as Java does', () => {
+    const { schema: odd } = buildSchema([{ name: 'event-day', type: primitive('date') }, { name: '1st name', type: primitive('string') }]);
+    const oddSpec: PartitionSpec = {
+      specId: 0,
+      fields: [
+        { sourceId: 1, fieldId: 1000, name: 'event-day', transform: { kind: 'identity' } },
+        { sourceId: 2, fieldId: 1001, name: '1st name', transform: { kind: 'identity' } },
+      ],
+    };
+    const file: DataFile = { content: DataFileContent.DATA, filePath: 's3://w/t/data/x.parquet', fileFormat: 'PARQUET', specId: 0, partition: [19000, 'ab'], recordCount: 1n, fileSizeInBytes: 1n };
+    const bytes = writeManifest({ schema: odd, spec: oddSpec, content: ManifestContent.DATA, entries: [{ status: ManifestEntryStatus.ADDED, snapshotId: 1n, sequenceNumber: undefined, fileSequenceNumber: undefined, dataFile: file }] });
+    const read = readManifest(bytes, 'm.avro');
+    assert.deepEqual(read.entries[0]!.dataFile.partition, [19000, 'ab']);
+    const header = JSON.stringify(readAvroFile(bytes, 'm.avro').schema);
+    assert.match(header, /"name":"event_x2Dday","type":\["null",\{"type":"int","logicalType":"date"\}\],"default":null,"field-id":1000,"iceberg-field-name":"event-day"/);
+    assert.match(header, /"name":"_1st_x20name"/);
+  });
+});

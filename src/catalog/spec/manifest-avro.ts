@@ -27,9 +27,30 @@ const intMap = (name: string, id: number, keyId: number, valueId: number, valueT
     },
   }, true);
 
+/**
+ * An Avro-legal name for a partition field (Avro names are `[A-Za-z_][A-Za-z0-9_]*`; partition fields are named after
+ * columns, which may hold `-`, spaces or a leading digit). Sanitized as Java's AvroSchemaUtil does: a leading digit
+ * gets `_` before it, any other illegal character becomes `_x` + its hex code. Readers match partition fields by
+ * field id; the original name travels in `iceberg-field-name`, as Java writes it.
+ */
+export function avroCompatibleName(name: string): string {
+  if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) return name;
+  return [...name].map((ch, i) => {
+    if (/[A-Za-z_]/.test(ch) || (i > 0 && /[0-9]/.test(ch))) return ch;
+    if (/[0-9]/.test(ch)) return `_${ch}`;
+    return `_x${(ch.codePointAt(0) ?? 0).toString(16).toUpperCase()}`;
+  }).join('');
+}
+
+function partitionField(p: { name: string; fieldId: number; type: Parameters<typeof avroFieldType>[0] }): Record<string, unknown> {
+  const name = avroCompatibleName(p.name);
+  const f = field(name, p.fieldId, avroFieldType(p.type, `r102_${p.fieldId}`), true);
+  return name === p.name ? f : { ...f, 'iceberg-field-name': p.name };
+}
+
 /** The manifest entry schema for a partition type (v2). */
 export function manifestEntrySchema(spec: PartitionSpec, schema: Schema): AvroSchema {
-  const partitionFields = partitionType(spec, schema).map((p) => field(p.name, p.fieldId, avroFieldType(p.type, `r102_${p.fieldId}`), true));
+  const partitionFields = partitionType(spec, schema).map(partitionField);
   return {
     type: 'record',
     name: 'manifest_entry',
@@ -134,7 +155,7 @@ export function writeManifest(options: ManifestWriteOptions): Uint8Array {
         content: f.content,
         file_path: f.filePath,
         file_format: f.fileFormat,
-        partition: Object.fromEntries(types.map((t, i) => [t.name, toAvroValue(t.type, f.partition[i])])),
+        partition: Object.fromEntries(types.map((t, i) => [avroCompatibleName(t.name), toAvroValue(t.type, f.partition[i])])),
         record_count: f.recordCount,
         file_size_in_bytes: f.fileSizeInBytes,
         column_sizes: toKV(f.columnSizes, (v) => v),

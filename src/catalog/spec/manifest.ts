@@ -102,6 +102,23 @@ export function deleteAppliesBySequence(deleteFile: { content: DataFileContent; 
   return dataSequenceNumber < deleteFile.sequenceNumber;
 }
 
+/** Field id of `file_path` in position delete files (spec "Position Delete Files", reserved ids). */
+const DELETE_FILE_PATH_FIELD_ID = 2147483546;
+
+/**
+ * The one data file a position delete file references, if known: `referenced_data_file`, or equal lower and upper
+ * bounds of its `file_path` column (as Java's ContentFileUtil reads it). Undefined for equality deletes, and for
+ * position delete files that may reference several data files.
+ */
+export function referencedDataFileOf(file: DataFile): string | undefined {
+  if (file.content !== DataFileContent.POSITION_DELETES) return undefined;
+  if (file.referencedDataFile !== undefined) return file.referencedDataFile;
+  const lower = file.lowerBounds?.get(DELETE_FILE_PATH_FIELD_ID);
+  const upper = file.upperBounds?.get(DELETE_FILE_PATH_FIELD_ID);
+  if (!lower || !upper || lower.length !== upper.length || !lower.every((b, i) => b === upper[i])) return undefined;
+  return new TextDecoder().decode(lower);
+}
+
 export function isLive(entry: ManifestEntry): boolean {
   return entry.status !== ManifestEntryStatus.DELETED;
 }

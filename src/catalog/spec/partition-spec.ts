@@ -171,6 +171,12 @@ export function partitionOf(spec: PartitionSpec, sources: readonly PrimitiveType
 }
 
 /** A stable string key for a partition tuple (used to fan rows out to one writer per partition). */
+/** Whether a spec partitions nothing: no fields, or only `void` ones (Java's isUnpartitioned; equality deletes stored
+ * with such a spec are global). */
+export function isUnpartitioned(spec: PartitionSpec): boolean {
+  return spec.fields.every((f) => f.transform.kind === 'void');
+}
+
 export function partitionKey(values: PartitionValues): string {
   return JSON.stringify(values, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v));
 }

@@ -172,7 +172,7 @@ test('snapshotAsOf answers from the snapshot log; ancestorsOf walks parents newe
   assert.deepEqual(ancestorsOf(m, undefined), []);
   assert.deepEqual(ancestorsOf(m, 42n), []);
   // A parent that was expired ends the chain.
-  const expired = applyUpdates(m, [{ action: 'remove-snapshots', snapshotIds: [BIG_PARENT] }], { nowMs: 1_700_000_004_000 });
+  const expired = applyUpdates(m, [{ action: 'remove-snapshot-ref', refName: 'v1' }, { action: 'remove-snapshots', snapshotIds: [BIG_PARENT] }], { nowMs: 1_700_000_004_000 });
   assert.deepEqual(ancestorsOf(expired, BIG_ID).map((s) => s.snapshotId), [BIG_ID]);
   // A corrupt parent cycle does not loop forever.
   const looped = { ...m, snapshots: [snapshot(1n, 1n, 1, 2n), snapshot(2n, 2n, 2, 1n)] };

@@ -137,12 +137,15 @@ test('add-snapshot rejects reused ids, stale sequence numbers and unknown ref ta
   );
 });
 
-test('remove-snapshots drops refs to them and the history before them', () => {
+test('remove-snapshots drops the history before them; a snapshot a ref still points at is a conflict', () => {
   let m = history();
   m = applyUpdates(m, [{ action: 'set-snapshot-ref', refName: 'old', ref: { snapshotId: 1n, type: 'tag' } }], { nowMs: T0 + 4000 });
-  const expired = applyUpdates(m, [{ action: 'remove-snapshots', snapshotIds: [1n] }], { nowMs: T0 + 5000 });
+  // The tag may have been set after the expiry was planned: removing its snapshot (and files) would lose it.
+  conflict(() => applyUpdates(m, [{ action: 'remove-snapshots', snapshotIds: [1n] }], { nowMs: T0 + 5000 }), /tag "old" on snapshot 1/);
+  conflict(() => applyUpdates(m, [{ action: 'remove-snapshots', snapshotIds: [3n] }], { nowMs: T0 + 5000 }), /branch "main" on snapshot 3/);
+  const expired = applyUpdates(m, [{ action: 'remove-snapshot-ref', refName: 'old' }, { action: 'remove-snapshots', snapshotIds: [1n] }], { nowMs: T0 + 5000 });
   assert.deepEqual(expired.snapshots.map((s) => s.snapshotId), [2n, 3n]);
-  assert.equal(expired.refs.has('old'), false, 'the tag on an expired snapshot is gone');
+  assert.equal(expired.refs.has('old'), false, 'the tag removed first is gone');
   assert.equal(expired.currentSnapshotId, 3n);
   assert.deepEqual(expired.snapshotLog.map((e) => e.snapshotId), [2n, 3n]);
   assert.equal(snapshotAsOf(expired, T0 + 1500), undefined, 'no time travel to an expired snapshot');
@@ -150,7 +153,7 @@ test('remove-snapshots drops refs to them and the history before them', () => {
   const middle = applyUpdates(m, [{ action: 'remove-snapshots', snapshotIds: [2n] }], { nowMs: T0 + 5000 });
   assert.deepEqual(middle.snapshotLog.map((e) => e.snapshotId), [3n], 'history before a removed entry cannot be trusted');
 
-  const all = applyUpdates(m, [{ action: 'remove-snapshots', snapshotIds: [1n, 2n, 3n] }], { nowMs: T0 + 5000 });
+  const all = applyUpdates(m, [{ action: 'remove-snapshot-ref', refName: 'old' }, { action: 'remove-snapshot-ref', refName: 'main' }, { action: 'remove-snapshots', snapshotIds: [1n, 2n, 3n] }], { nowMs: T0 + 5000 });
   assert.equal(all.currentSnapshotId, undefined);
   assert.equal(all.refs.size, 0);
   assert.deepEqual(all.snapshotLog, []);

@@ -207,10 +207,23 @@ export function applyUpdates(base: TableMetadata, updates: readonly TableUpdate[
         break;
       }
       case 'remove-snapshots': {
+        // Catalogs apply updates to the latest metadata, not to the one the expiry was planned on: a branch or tag
+        // set on one of these snapshots meanwhile (a new tag, a rollback of main) must not vanish with it, and its
+        // files with it. Java's and PyIceberg's expiries never remove a referenced snapshot; refs to drop are removed
+        // first with remove-snapshot-ref. So a ref here means a race: conflict, and the expiry is planned again.
         const removed = new Set(update.snapshotIds);
+        for (const [name, ref] of refs) {
+          if (removed.has(ref.snapshotId)) {
+            throw new CommitConflictError(
+              `remove-snapshots: expected no branch or tag on the snapshots to remove, found ${ref.type} "${name}" on snapshot ${ref.snapshotId} (set after the expiry was planned)`,
+              { context: { ref: name, snapshotId: ref.snapshotId.toString() } },
+            );
+          }
+        }
         m.snapshots = m.snapshots.filter((s) => !removed.has(s.snapshotId));
-        for (const [name, ref] of refs) if (removed.has(ref.snapshotId)) refs.delete(name);
-        if (m.currentSnapshotId !== undefined && removed.has(m.currentSnapshotId)) m.currentSnapshotId = undefined;
+        // Statistics files describe one snapshot each and go with it (as in Java).
+        m.statistics = m.statistics.filter((e) => !removed.has(statisticsSnapshotId(e)));
+        m.partitionStatistics = m.partitionStatistics.filter((e) => !removed.has(statisticsSnapshotId(e)));
         break;
       }
       case 'remove-snapshot-ref':
@@ -240,6 +253,12 @@ export function applyUpdates(base: TableMetadata, updates: readonly TableUpdate[
   validateTableMetadata(m);
   partitionSourceTypes(defaultSpec(m), currentSchema(m));
   return m;
+}
+
+/** The `snapshot-id` of a statistics or partition-statistics entry (kept as parsed JSON); -1n if it has none. */
+export function statisticsSnapshotId(entry: unknown): bigint {
+  const raw = (entry as Record<string, unknown> | null)?.['snapshot-id'];
+  return typeof raw === 'bigint' ? raw : typeof raw === 'number' && Number.isInteger(raw) ? BigInt(raw) : -1n;
 }
 
 function sameRef(a: SnapshotRef | undefined, b: SnapshotRef): boolean {

@@ -19,6 +19,11 @@ export interface TableAction {
   committed?(result: Table, base: Table): Promise<void>;
   /** Called when the commit definitely failed: remove what only this action wrote. Never after an unknown outcome. */
   abort?(base: Table): Promise<void>;
+  /**
+   * Called when the catalog could not tell whether the commit landed (CommitStateUnknownError). From then on the
+   * action must delete nothing it wrote, even if it is committed again: the table may reference those files.
+   */
+  outcomeUnknown?(): void;
 }
 
 export interface CommitOptions {
@@ -52,12 +57,14 @@ export async function commitAction(catalog: Catalog, identifier: TableIdentifier
       await action.committed?.(base, base);
       return { table: base, attempts: attempt };
     }
+    let table: Table;
     try {
-      const table = await catalog.commitTable(identifier, pending.requirements, pending.updates);
-      await action.committed?.(table, base);
-      return { table, attempts: attempt };
+      table = await catalog.commitTable(identifier, pending.requirements, pending.updates);
     } catch (error) {
-      if (error instanceof CommitStateUnknownError) throw error;
+      if (error instanceof CommitStateUnknownError) {
+        action.outcomeUnknown?.();
+        throw error;
+      }
       if (!(error instanceof CommitConflictError) || !error.retriable || attempt > retries) {
         await action.abort?.(base);
         if (error instanceof CommitConflictError && error.retriable) {
@@ -68,6 +75,11 @@ export async function commitAction(catalog: Catalog, identifier: TableIdentifier
       // Full jitter exponential backoff, then re-apply on the latest metadata.
       await sleep(Math.random() * Math.min(maxWait, minWait * 2 ** (attempt - 1)));
       base = await catalog.loadTable(identifier);
+      continue;
     }
+    // The commit landed: from here on nothing may abort it or retry it. An error from the action's post-commit step
+    // (for example expire-snapshots deleting files) reaches the caller, but the table keeps the commit.
+    await action.committed?.(table, base);
+    return { table, attempts: attempt };
   }
 }

@@ -1,9 +1,9 @@
 // expire-snapshots: removes snapshots older than a cutoff (keeping branch and tag heads and the newest
-// `retainLast` snapshots of each branch's line), commits that, and only then deletes the manifest lists, manifests,
+// `retainLast` snapshots of each branch's line, or what a branch's own retention settings say), commits that, and only then deletes the manifest lists, manifests,
 // data and delete files that no kept snapshot references any more.
 // Must never: delete a file before the commit is confirmed, or a file a kept snapshot still reads.
 import type { Table } from '../catalogs/catalog.js';
-import { reachableFiles } from '../read/reachable-files.js';
+import { reachableFiles, statisticsFiles } from '../read/reachable-files.js';
 import type { Snapshot } from '../spec/snapshot.js';
 import { ancestorsOf } from '../spec/table-metadata.js';
 import type { PendingCommit, TableAction } from './action.js';
@@ -42,8 +42,11 @@ export class ExpireSnapshots implements TableAction {
     for (const [, ref] of metadata.refs) {
       keep.add(ref.snapshotId);
       if (ref.type === 'branch') {
+        // A branch's own retention (min-snapshots-to-keep, max-snapshot-age-ms) overrides the table's, as in Java.
+        const branchRetain = ref.minSnapshotsToKeep ?? retainLast;
+        const branchOlderThan = ref.maxSnapshotAgeMs === undefined ? olderThan : now - ref.maxSnapshotAgeMs;
         ancestorsOf(metadata, ref.snapshotId).forEach((s, i) => {
-          if (i < retainLast || (this.options.snapshotIds === undefined && s.timestampMs >= olderThan)) keep.add(s.snapshotId);
+          if (i < branchRetain || (this.options.snapshotIds === undefined && s.timestampMs >= branchOlderThan)) keep.add(s.snapshotId);
         });
       }
     }
@@ -73,7 +76,8 @@ export class ExpireSnapshots implements TableAction {
     const manifestLists = gone(before.manifestLists, after.manifestLists);
     const manifests = gone(before.manifests, after.manifests);
     const contentFiles = gone(before.contentFiles, after.contentFiles);
-    await result.io.deleteMany([...contentFiles, ...manifests, ...manifestLists]);
+    const statistics = gone(new Set(statisticsFiles(base.metadata)), new Set(statisticsFiles(result.metadata)));
+    await result.io.deleteMany([...contentFiles, ...manifests, ...manifestLists, ...statistics]);
     this.result.deletedFiles = { manifestLists: manifestLists.length, manifests: manifests.length, contentFiles: contentFiles.length };
   }
 }

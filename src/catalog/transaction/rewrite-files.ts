@@ -8,9 +8,10 @@ import { entriesOf, manifestsOf } from '../read/manifests.js';
 import { DELETE_FILE_PATH_ID } from '../read/plan-files.js';
 import type { DataFile } from '../spec/manifest.js';
 import { DataFileContent, ManifestContent, ManifestEntryStatus } from '../spec/manifest.js';
-import { partitionKey } from '../spec/partition-spec.js';
+import { isUnpartitioned, partitionKey } from '../spec/partition-spec.js';
 import type { Snapshot } from '../spec/snapshot.js';
-import { ancestorsOf } from '../spec/table-metadata.js';
+import type { TableMetadata } from '../spec/table-metadata.js';
+import { ancestorsOf, specById } from '../spec/table-metadata.js';
 import { SnapshotProducer } from './snapshot-producer.js';
 
 export interface RewriteFilesOptions {
@@ -24,9 +25,9 @@ export interface RewriteFilesOptions {
 
 const decoder = new TextDecoder();
 
-function mayTouch(deleteFile: DataFile, data: DataFile): boolean {
+function mayTouch(metadata: TableMetadata, deleteFile: DataFile, data: DataFile): boolean {
   if (deleteFile.specId !== data.specId || partitionKey(deleteFile.partition) !== partitionKey(data.partition)) {
-    return deleteFile.content === DataFileContent.EQUALITY_DELETES && deleteFile.partition.length === 0;
+    return deleteFile.content === DataFileContent.EQUALITY_DELETES && isUnpartitioned(specById(metadata, deleteFile.specId));
   }
   if (deleteFile.content !== DataFileContent.POSITION_DELETES) return true;
   if (deleteFile.referencedDataFile !== undefined) return deleteFile.referencedDataFile === data.filePath;
@@ -60,7 +61,7 @@ export function rewriteFiles(options: RewriteFilesOptions): SnapshotProducer {
     validate: async (base, parent) => {
       const newDeletes = await deletesAddedSince(base, parent, options.startingSnapshotId);
       for (const deleteFile of newDeletes) {
-        const touched = replacedData.find((data) => mayTouch(deleteFile, data));
+        const touched = replacedData.find((data) => mayTouch(base.metadata, deleteFile, data));
         if (touched) {
           throw new CommitConflictError(
             `rewrite-files: expected no new deletes for the files being replaced since snapshot ${options.startingSnapshotId}, found ${deleteFile.filePath} touching ${touched.filePath}`,

@@ -3,7 +3,7 @@
 // {updates, requirements} the catalog commits. Used by fast-append, row-delta and rewrite-files.
 // Must never: delete a file after CommitStateUnknownError; drop a removed file silently (missing → conflict).
 import { randomBytes, randomUUID } from 'node:crypto';
-import { CommitConflictError } from '../../shared/errors.js';
+import { CommitConflictError, DataInvalidError } from '../../shared/errors.js';
 import type { Table } from '../catalogs/catalog.js';
 import { entriesOf, manifestsOf } from '../read/manifests.js';
 import type { DataFile, ManifestEntry, ManifestFile } from '../spec/manifest.js';
@@ -11,7 +11,7 @@ import { DataFileContent, ManifestContent, ManifestEntryStatus } from '../spec/m
 import { writeManifestList } from '../spec/manifest-avro.js';
 import type { Operation, Snapshot } from '../spec/snapshot.js';
 import { buildSummary, MAIN_BRANCH } from '../spec/snapshot.js';
-import { currentSchema, snapshotForRef, specById } from '../spec/table-metadata.js';
+import { currentSchema, snapshotById, snapshotForRef, specById } from '../spec/table-metadata.js';
 import type { TableRequirement, TableUpdate } from '../spec/table-update.js';
 import { writeManifestFile } from './manifest-writer.js';
 import type { PendingCommit, TableAction } from './action.js';
@@ -43,6 +43,8 @@ export class SnapshotProducer implements TableAction {
   /** Files written by the latest attempt only (manifest list, rewritten manifests): garbage if it loses. */
   private attemptFiles: string[] = [];
   private readonly written: string[] = [];
+  /** Set once a commit's outcome was unknown: the table may reference anything written, so nothing is deleted. */
+  private keepFiles = false;
 
   constructor(private readonly options: SnapshotProducerOptions) {}
 
@@ -126,12 +128,22 @@ export class SnapshotProducer implements TableAction {
   }
 
   async prepare(base: Table): Promise<PendingCommit> {
+    // Committed again after an unknown outcome: if that attempt landed, there is nothing left to do.
+    if (this.keepFiles && snapshotById(base.metadata, this.snapshotId)) return { updates: [], requirements: [] };
     await this.discardAttempt(base);
     this.attempt++;
     const branch = this.options.branch ?? MAIN_BRANCH;
+    if (base.metadata.refs.get(branch)?.type === 'tag') {
+      throw new DataInvalidError(`${this.options.operation}: "${branch}" is a tag, and tags cannot take commits (commit to a branch)`);
+    }
     const parent = snapshotForRef(base.metadata, branch);
+    if (base.metadata.formatVersion === 1) {
+      const deletes = this.options.added.find((f) => f.content !== DataFileContent.DATA);
+      if (deletes) throw new DataInvalidError(`${this.options.operation}: table ${base.metadata.location} is format v1, which has no delete files; found ${deletes.filePath} (upgrade the table to v2 first)`);
+    }
     await this.options.validate?.(base, parent);
-    const sequenceNumber = base.metadata.lastSequenceNumber + 1n;
+    // v1 has no sequence numbers: every file reads as 0 (spec), so a later upgrade to v2 starts above all of them.
+    const sequenceNumber = base.metadata.formatVersion === 1 ? 0n : base.metadata.lastSequenceNumber + 1n;
     const manifests = [...(await this.writeNewManifests(base)), ...(await this.carryOver(base, parent))];
     const manifestList = this.location(base, `snap-${this.snapshotId}-${this.attempt}-${this.commitUuid}.avro`);
     await base.io.write(manifestList, writeManifestList({ snapshotId: this.snapshotId, parentSnapshotId: parent?.snapshotId, sequenceNumber, manifests }), { ifNoneMatch: true });
@@ -160,12 +172,16 @@ export class SnapshotProducer implements TableAction {
   /** Deletes what the last attempt wrote (its commit definitely lost). */
   private async discardAttempt(base: Table): Promise<void> {
     if (this.attemptFiles.length === 0) return;
-    await base.io.deleteMany(this.attemptFiles).catch(() => undefined);
+    if (!this.keepFiles) await base.io.deleteMany(this.attemptFiles).catch(() => undefined);
     this.attemptFiles = [];
   }
 
   async abort(base: Table): Promise<void> {
     await this.discardAttempt(base);
-    await base.io.deleteMany(this.written).catch(() => undefined);
+    if (!this.keepFiles) await base.io.deleteMany(this.written).catch(() => undefined);
+  }
+
+  outcomeUnknown(): void {
+    this.keepFiles = true;
   }
 }

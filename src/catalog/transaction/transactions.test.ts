@@ -2,7 +2,7 @@
 // Data files are described, not written: these tests are about metadata. Parquet round trips live in test/interop.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CommitConflictError, SchemaIncompatibleError } from '../../shared/errors.js';
+import { CommitConflictError, CommitStateUnknownError, DataInvalidError, SchemaIncompatibleError } from '../../shared/errors.js';
 import type { Catalog, TableIdentifier } from '../catalogs/catalog.js';
 import { EmbeddedCatalog } from '../catalogs/embedded-catalog.js';
 import { MemoryFileIO } from '../io/memory-file-io.js';
@@ -11,8 +11,9 @@ import type { DataFile } from '../spec/manifest.js';
 import { DataFileContent } from '../spec/manifest.js';
 import { buildSchema } from '../spec/schema.js';
 import { Summary } from '../spec/snapshot.js';
-import { currentSchema } from '../spec/table-metadata.js';
+import { currentSchema, serializeTableMetadata } from '../spec/table-metadata.js';
 import { primitive } from '../spec/types.js';
+import type { TableAction } from './action.js';
 import { commitAction } from './action.js';
 import { expireSnapshots } from './expire-snapshots.js';
 import { fastAppend } from './fast-append.js';
@@ -85,6 +86,36 @@ describe('transactions', () => {
     await assert.rejects(commitAction(catalog, id, rowDelta({ deleteFiles: [del] })), (e: unknown) => e instanceof CommitConflictError && e.message.includes(a.filePath) && !e.retriable);
   });
 
+  it('row-delta validates a delete file that names one data file by its file_path bounds, and accepts deletes of rows it adds', async () => {
+    const { catalog } = await setup();
+    const a = dataFile(10);
+    const start = await commitAction(catalog, id, fastAppend([a]));
+    await commitAction(catalog, id, rewriteFiles({ removed: [a], added: [dataFile(10)], startingSnapshotId: start.table.metadata.currentSnapshotId }));
+    const onlyA = new TextEncoder().encode(a.filePath);
+    const del = { ...dataFile(1, DataFileContent.POSITION_DELETES), lowerBounds: new Map([[DELETE_FILE_PATH_ID, onlyA]]), upperBounds: new Map([[DELETE_FILE_PATH_ID, onlyA]]) };
+    // No referencedDataFiles given: the bounds alone say the deletes are for `a`, which a compaction replaced.
+    await assert.rejects(commitAction(catalog, id, rowDelta({ deleteFiles: [del] })), (e: unknown) => e instanceof CommitConflictError && e.message.includes(a.filePath));
+
+    const b = dataFile(3);
+    const onlyB = new TextEncoder().encode(b.filePath);
+    const delB = { ...dataFile(1, DataFileContent.POSITION_DELETES), lowerBounds: new Map([[DELETE_FILE_PATH_ID, onlyB]]), upperBounds: new Map([[DELETE_FILE_PATH_ID, onlyB]]) };
+    const { table } = await commitAction(catalog, id, rowDelta({ dataFiles: [b], deleteFiles: [delB], referencedDataFiles: [b.filePath] }));
+    const task = (await planFiles(table)).find((t) => t.file.filePath === b.filePath)!;
+    assert.deepEqual(task.deletes.map((d) => d.filePath), [delB.filePath], 'deletes of rows added in the same commit apply');
+  });
+
+  it('equality deletes stored with an all-void spec are global, as Java plans them', async () => {
+    const { catalog } = await setup();
+    const a = dataFile(10);
+    await commitAction(catalog, id, fastAppend([a]));
+    // A v1-style "removed" partition field: the spec keeps it with a void transform.
+    await commitAction(catalog, id, updatePartitionSpec([{ op: 'add', source: 'id', transform: { kind: 'void' } }]));
+    const eq: DataFile = { ...dataFile(1, DataFileContent.EQUALITY_DELETES), specId: 1, partition: [null], equalityIds: [1] };
+    const { table } = await commitAction(catalog, id, rowDelta({ deleteFiles: [eq] }));
+    const task = (await planFiles(table)).find((t) => t.file.filePath === a.filePath)!;
+    assert.deepEqual(task.deletes.map((d) => d.filePath), [eq.filePath]);
+  });
+
   it('rewrite-files fails when a delete arrived for an input file after it started, and removes replaced files otherwise', async () => {
     const { catalog } = await setup();
     const a = dataFile(10);
@@ -120,6 +151,49 @@ describe('transactions', () => {
     assert.equal(table.metadata.snapshots.at(-1)!.summary[Summary.TOTAL_RECORDS], '8');
   });
 
+  it('an error after the commit landed (in the action\'s post-commit step) never aborts or retries it', async () => {
+    const { catalog } = await setup();
+    let aborted = 0;
+    let prepared = 0;
+    const action: TableAction = {
+      name: 'post-commit-fails',
+      prepare: (base) => {
+        prepared++;
+        return Promise.resolve({ updates: [{ action: 'set-properties', updates: { landed: 'yes' } }], requirements: [{ type: 'assert-table-uuid', uuid: base.metadata.tableUuid }] });
+      },
+      committed: () => Promise.reject(new CommitConflictError('cleanup failed')),
+      abort: () => {
+        aborted++;
+        return Promise.resolve();
+      },
+    };
+    await assert.rejects(commitAction(catalog, id, action), /cleanup failed/);
+    assert.equal(aborted, 0, 'abort would delete files the committed table references');
+    assert.equal(prepared, 1, 'a retry would apply the change twice');
+    assert.equal((await catalog.loadTable(id)).metadata.properties.landed, 'yes');
+  });
+
+  it('committing an action again after an unknown outcome deletes nothing and does not commit twice', async () => {
+    const { catalog } = await setup();
+    // A catalog whose first commit lands but whose answer is lost.
+    let lose = true;
+    const lossy: Catalog = Object.create(catalog) as Catalog;
+    lossy.commitTable = async (...args) => {
+      const table = await catalog.commitTable(...args);
+      if (lose) {
+        lose = false;
+        throw new CommitStateUnknownError('injected: the answer was lost');
+      }
+      return table;
+    };
+    const a = dataFile(1);
+    const action = fastAppend([a]);
+    await assert.rejects(commitAction(lossy, id, action), CommitStateUnknownError);
+    const again = await commitAction(lossy, id, action);
+    assert.equal(again.table.metadata.snapshots.length, 1, 'one snapshot, not two');
+    assert.deepEqual((await planFiles(await catalog.loadTable(id))).map((t) => t.file.filePath), [a.filePath]);
+  });
+
   it('expire-snapshots drops old snapshots and deletes only files no kept snapshot uses', async () => {
     const { catalog, io } = await setup();
     const a = dataFile(10);
@@ -139,6 +213,93 @@ describe('transactions', () => {
     assert.equal(await io.exists(b.filePath), true, 'the live file stays');
     assert.equal((await planFiles(table)).length, 1);
     await assert.rejects(planFiles(table, { snapshotId: start! }), /has no snapshot/);
+  });
+
+  it('expire-snapshots planned before a tag was set on an old snapshot keeps the tag, its snapshot and its files', async () => {
+    const { catalog, io } = await setup();
+    const a = dataFile(10);
+    await io.write(a.filePath, Uint8Array.of(1));
+    const first = await commitAction(catalog, id, fastAppend([a]));
+    const tagged = first.table.metadata.currentSnapshotId!;
+    await commitAction(catalog, id, rewriteFiles({ removed: [a], added: [dataFile(10)], startingSnapshotId: tagged }));
+    const planned = await catalog.loadTable(id);
+    const tag: TableAction = {
+      name: 'tag',
+      prepare: () => Promise.resolve({ updates: [{ action: 'set-snapshot-ref', refName: 'audit', ref: { snapshotId: tagged, type: 'tag' } }], requirements: [] }),
+    };
+    await commitAction(catalog, id, tag);
+    // The expiry starts from metadata without the tag, as if it had loaded the table just before the tag landed.
+    const expire = expireSnapshots({ olderThanMs: Date.now() + 1000, retainLast: 1 });
+    const { table } = await commitAction(catalog, id, expire, { base: planned, minWaitMs: 1, maxWaitMs: 2 });
+    assert.equal(table.metadata.refs.get('audit')?.snapshotId, tagged);
+    assert.deepEqual(expire.result.expiredSnapshotIds, []);
+    assert.equal(await io.exists(a.filePath), true, 'the tagged snapshot still reads this file');
+    assert.deepEqual((await planFiles(table, { ref: 'audit' })).map((t) => t.file.filePath), [a.filePath]);
+  });
+
+  it('expire-snapshots honours a branch\'s own min-snapshots-to-keep', async () => {
+    const { catalog } = await setup();
+    for (let i = 0; i < 3; i++) await commitAction(catalog, id, fastAppend([dataFile(1)]));
+    const head = (await catalog.loadTable(id)).metadata.currentSnapshotId!;
+    const retain: TableAction = {
+      name: 'retain',
+      prepare: () => Promise.resolve({ updates: [{ action: 'set-snapshot-ref', refName: 'main', ref: { snapshotId: head, type: 'branch', minSnapshotsToKeep: 3 } }], requirements: [] }),
+    };
+    await commitAction(catalog, id, retain);
+    const expire = expireSnapshots({ olderThanMs: Date.now() + 1000, retainLast: 1 });
+    const { table } = await commitAction(catalog, id, expire);
+    assert.deepEqual(expire.result.expiredSnapshotIds, []);
+    assert.equal(table.metadata.snapshots.length, 3);
+  });
+
+  it('a format v1 table gets sequence number 0 on every snapshot and refuses delete files', async () => {
+    const { catalog, io } = await setup();
+    const v2 = await catalog.loadTable(id);
+    const location = 'memory://wh/db/t/metadata/00000-v1.metadata.json';
+    await io.write(location, new TextEncoder().encode(serializeTableMetadata({ ...v2.metadata, formatVersion: 1 })));
+    const old: TableIdentifier = { namespace: ['db'], name: 'old' };
+    await catalog.registerTable(old, location);
+    await commitAction(catalog, old, fastAppend([dataFile(1)]));
+    const { table } = await commitAction(catalog, old, fastAppend([dataFile(1)]));
+    assert.equal(table.metadata.formatVersion, 1);
+    assert.deepEqual(table.metadata.snapshots.map((s) => s.sequenceNumber), [0n, 0n]);
+    assert.deepEqual((await planFiles(table)).map((t) => t.dataSequenceNumber), [0n, 0n]);
+    await assert.rejects(commitAction(catalog, old, rowDelta({ deleteFiles: [dataFile(1, DataFileContent.POSITION_DELETES)] })), (e: unknown) => e instanceof DataInvalidError && /format v1/.test(e.message));
+  });
+
+  it('statistics files (Puffin, from Trino or Spark) are known files, and go with the snapshot they describe', async () => {
+    const { catalog, io } = await setup();
+    const first = (await commitAction(catalog, id, fastAppend([dataFile(1)]))).table.metadata.currentSnapshotId!;
+    const second = (await commitAction(catalog, id, fastAppend([dataFile(1)]))).table;
+    const stats = (snapshotId: bigint, path: string): Record<string, unknown> => ({ 'snapshot-id': snapshotId, 'statistics-path': path, 'file-size-in-bytes': 1, 'file-footer-size-in-bytes': 1, 'blob-metadata': [] });
+    const p1 = 'memory://wh/db/t/metadata/s1.stats';
+    const p2 = 'memory://wh/db/t/metadata/s2.stats';
+    for (const p of [p1, p2]) await io.write(p, Uint8Array.of(1));
+    const location = 'memory://wh/db/t/metadata/00099-stats.metadata.json';
+    const withStats = { ...second.metadata, statistics: [stats(first, p1), stats(second.metadata.currentSnapshotId!, p2)] };
+    await io.write(location, new TextEncoder().encode(serializeTableMetadata(withStats)));
+    const statsId: TableIdentifier = { namespace: ['db'], name: 'with_stats' };
+    const table = await catalog.registerTable(statsId, location);
+    const orphans = await removeOrphanFiles(table, { olderThanMs: Date.now() + 1000 });
+    assert.ok(!orphans.includes(p1) && !orphans.includes(p2), `statistics files were taken for orphans: ${orphans.join(', ')}`);
+    const expire = expireSnapshots({ snapshotIds: [first] });
+    const expired = (await commitAction(catalog, statsId, expire)).table;
+    assert.deepEqual(expired.metadata.statistics.map((e) => (e as Record<string, unknown>)['statistics-path']), [p2]);
+    assert.equal(await io.exists(p1), false);
+    assert.equal(await io.exists(p2), true);
+  });
+
+  it('a commit to a tag is refused instead of turning the tag into a branch', async () => {
+    const { catalog } = await setup();
+    const head = (await commitAction(catalog, id, fastAppend([dataFile(1)]))).table.metadata.currentSnapshotId!;
+    const tag: TableAction = {
+      name: 'tag',
+      prepare: () => Promise.resolve({ updates: [{ action: 'set-snapshot-ref', refName: 'release', ref: { snapshotId: head, type: 'tag' } }], requirements: [] }),
+    };
+    await commitAction(catalog, id, tag);
+    await assert.rejects(commitAction(catalog, id, fastAppend([dataFile(1)], { branch: 'release' })), (e: unknown) => e instanceof DataInvalidError && /is a tag/.test(e.message));
+    const ref = (await catalog.loadTable(id)).metadata.refs.get('release');
+    assert.deepEqual([ref?.type, ref?.snapshotId], ['tag', head]);
   });
 
   it('remove-orphan-files deletes unreferenced old files only', async () => {

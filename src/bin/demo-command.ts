@@ -6,13 +6,13 @@ import { PROJECT_ROOT, readEndpoints } from '../stack/config.js';
 
 export function demoCommand(): Command {
   return new Command('demo')
-    .description('CSV → Avro (schema registry) → Kafka → Arrow → Parquet with field ids → DuckDB, on the running stack')
+    .description('CSV → Avro (schema registry) → Kafka → Arrow → an Iceberg snapshot (Parquet with field ids) → DuckDB and PyIceberg, on the running stack')
     .option('--csv <file>', 'the CSV file to send', path.join(PROJECT_ROOT, 'scripts', 'demo-data', 'orders.csv'))
-    .option('--out <dir>', 'where the Parquet file goes', path.join(PROJECT_ROOT, '.demo'))
+    .option('--out <dir>', 'where the demo warehouse (embedded Iceberg catalog) goes', path.join(PROJECT_ROOT, '.demo'))
     .action(async (options: { csv: string; out: string }) => {
       const report = (line: string): void => void process.stdout.write(`demo  ${line}\n`);
       const result = await runCsvDemo(readEndpoints(), { csvFile: path.resolve(options.csv), outDir: path.resolve(options.out), report });
-      report(`DuckDB reads ${result.rows.length} rows from ${result.parquetFile}; field ids: ${result.fieldIds.map((f) => `${f.name}=${f.fieldId}`).join(', ')}`);
+      report(`DuckDB reads ${result.rows.length} rows from ${result.dataFiles.length} data file(s) of snapshot ${result.snapshotId}; field ids: ${result.fieldIds.map((f) => `${f.name}=${f.fieldId}`).join(', ')}`);
       console.table(result.rows);
     });
 }

@@ -1,14 +1,24 @@
 // The end-to-end demo at this stage of DuckHouse: a small CSV file is parsed (csv-parse), Avro-encoded through the
 // schema registry and produced to Kafka keyed by order_id; a consumer reads exactly those records back, decodes them,
-// keeps the last change per key (offset order), builds an Arrow table, and DuckDB writes it to a Parquet file whose
-// columns carry Iceberg field ids, then reads the file back. Later issues replace each step with the real producer,
-// sink and Iceberg commit.
+// keeps the last change per key (offset order), builds an Arrow batch, and commits it as a snapshot of the Iceberg
+// table demo.orders (embedded catalog, local warehouse); DuckDB then reads the snapshot's Parquet files and PyIceberg
+// reads the table from its metadata file. Later issues replace each step with the real producer and sink.
 import { createReadStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { DuckDBTimestampValue } from '@duckdb/node-api';
-import { tableFromArrays, type Table } from 'apache-arrow';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { Float64, Int64, makeData, RecordBatch, TimestampMicrosecond, Utf8, vectorFromArray } from 'apache-arrow';
 import { parse } from 'csv-parse';
+import type { TableIdentifier } from '../catalog/catalogs/catalog.js';
+import { EmbeddedCatalog } from '../catalog/catalogs/embedded-catalog.js';
+import { LocalFileIO } from '../catalog/io/local-file-io.js';
+import { planFiles } from '../catalog/read/plan-files.js';
+import { buildSchema } from '../catalog/spec/schema.js';
+import { primitive } from '../catalog/spec/types.js';
+import { commitAction } from '../catalog/transaction/action.js';
+import { fastAppend } from '../catalog/transaction/fast-append.js';
+import { TableWriter } from '../catalog/writer/table-writer.js';
 import { createKafka, createProducer, tableTopic } from '../producers/kafka/client.js';
 import { createRegistry, registerAvro, valueSubject } from '../schemas/registry.js';
 import { DataInvalidError } from '../shared/errors.js';
@@ -84,41 +94,49 @@ export function lastPerKey(rows: OrderRow[]): OrderRow[] {
   return [...byKey.values()].sort((a, b) => (a.order_id < b.order_id ? -1 : 1));
 }
 
-export function toArrow(rows: OrderRow[]): Table {
-  return tableFromArrays({
-    order_id: BigInt64Array.from(rows.map((r) => r.order_id)),
-    customer: rows.map((r) => r.customer),
-    amount: Float64Array.from(rows.map((r) => r.amount)),
-    status: rows.map((r) => r.status),
-    ordered_at: BigInt64Array.from(rows.map((r) => r.ordered_at)),
+/** The Iceberg schema of demo.orders: the same field ids the Avro schema declares. */
+export const ORDERS_TABLE_SCHEMA = buildSchema([
+  { name: 'order_id', type: primitive('long'), required: true },
+  { name: 'customer', type: primitive('string') },
+  { name: 'amount', type: primitive('double') },
+  { name: 'status', type: primitive('string') },
+  { name: 'ordered_at', type: primitive('timestamptz') },
+], { identifierFields: ['order_id'] }).schema;
+
+export function toArrow(rows: OrderRow[]): RecordBatch {
+  const length = rows.length;
+  return new RecordBatch({
+    order_id: makeData({ type: new Int64(), length, data: BigInt64Array.from(rows, (r) => r.order_id) }),
+    customer: vectorFromArray(rows.map((r) => r.customer), new Utf8()).data[0]!,
+    amount: makeData({ type: new Float64(), length, data: Float64Array.from(rows, (r) => r.amount) }),
+    status: vectorFromArray(rows.map((r) => r.status), new Utf8()).data[0]!,
+    ordered_at: makeData({ type: new TimestampMicrosecond('UTC'), length, data: BigInt64Array.from(rows, (r) => r.ordered_at) }),
   });
 }
 
-/** Writes the Arrow table to ZSTD Parquet with Iceberg field ids through DuckDB. */
-export async function writeParquet(table: Table, file: string): Promise<void> {
-  const { instance, connection } = await openDuckDB();
+/** Replaces demo.orders in the embedded catalog at `<outDir>/warehouse` with one snapshot holding `rows`. */
+export async function commitOrders(outDir: string, rows: OrderRow[]): Promise<{ metadataLocation: string; snapshotId: bigint; dataFiles: string[] }> {
+  const catalog = new EmbeddedCatalog({ warehouse: `file://${path.join(outDir, 'warehouse')}`, io: new LocalFileIO() });
+  const id: TableIdentifier = { namespace: ['demo'], name: 'orders' };
   try {
-    await connection.run(
-      'create table orders (order_id bigint, customer varchar, amount double, status varchar, ordered_at timestamp)',
-    );
-    const appender = await connection.createAppender('orders');
-    const columns = ['order_id', 'customer', 'amount', 'status', 'ordered_at'].map((name) => table.getChild(name));
-    for (let i = 0; i < table.numRows; i++) {
-      const [id, customer, amount, status, at] = columns.map((c) => c?.get(i));
-      appender.appendBigInt(id as bigint);
-      appender.appendVarchar(customer as string);
-      appender.appendDouble(amount as number);
-      appender.appendVarchar(status as string);
-      appender.appendTimestamp(new DuckDBTimestampValue(at as bigint));
-      appender.endRow();
-    }
-    appender.closeSync();
-    const ids = ORDER_SCHEMA.fields.map((f) => `${f.name}: ${f['field-id']}`).join(', ');
-    await connection.run(`copy orders to ${quoteLiteral(file)} (format parquet, compression zstd, field_ids {${ids}})`);
+    if (!(await catalog.namespaceExists(['demo']))) await catalog.createNamespace(['demo']);
+    if (await catalog.tableExists(id)) await catalog.dropTable(id, { purge: true });
+    const created = await catalog.createTable(id, { schema: ORDERS_TABLE_SCHEMA });
+    const writer = new TableWriter(created);
+    await writer.write(toArrow(rows));
+    const { table } = await commitAction(catalog, id, fastAppend(await writer.close(), { summary: { 'duckhouse.demo': 'csv' } }));
+    const dataFiles = (await planFiles(table)).map((task) => task.file.filePath.replace(/^file:\/\//, ''));
+    return { metadataLocation: table.metadataLocation, snapshotId: table.metadata.currentSnapshotId!, dataFiles };
   } finally {
-    connection.closeSync();
-    instance.closeSync();
+    await catalog.close();
   }
+}
+
+/** How many rows PyIceberg (the stack's venv) reads from the table's metadata file. */
+async function pyIcebergRowCount(python: string, metadataLocation: string): Promise<number> {
+  const script = 'import sys\nfrom pyiceberg.table import StaticTable\nprint(StaticTable.from_metadata(sys.argv[1]).scan().to_arrow().num_rows)';
+  const { stdout } = await promisify(execFile)(python, ['-c', script, metadataLocation]);
+  return Number(stdout.trim());
 }
 
 export interface DemoResult {
@@ -126,7 +144,10 @@ export interface DemoResult {
   produced: number;
   consumed: number;
   rowsWritten: number;
-  parquetFile: string;
+  metadataLocation: string;
+  snapshotId: bigint;
+  dataFiles: string[];
+  pyicebergRows: number;
   fieldIds: { name: string; fieldId: number }[];
   rows: Record<string, unknown>[];
 }
@@ -191,24 +212,26 @@ export async function runCsvDemo(endpoints: StackEndpoints, options: DemoOptions
   report(`consumed and decoded ${decoded.length} records`);
 
   const latest = lastPerKey(decoded);
-  const table = toArrow(latest);
   await mkdir(outDir, { recursive: true });
-  const parquetFile = path.join(outDir, 'orders.parquet');
-  await writeParquet(table, parquetFile);
-  report(`kept the last change of ${latest.length} keys; wrote ${parquetFile}`);
+  const committed = await commitOrders(outDir, latest);
+  report(`kept the last change of ${latest.length} keys; committed snapshot ${committed.snapshotId} of Iceberg table demo.orders (${committed.metadataLocation})`);
+  const pyicebergRows = await pyIcebergRowCount(endpoints.python.python, committed.metadataLocation);
+  report(`PyIceberg reads ${pyicebergRows} rows from the table's metadata file`);
 
   const { instance, connection } = await openDuckDB();
   try {
+    const files = `[${committed.dataFiles.map(quoteLiteral).join(', ')}]`;
     const schema = await connection.runAndReadAll(
-      `select name, field_id from parquet_schema(${quoteLiteral(parquetFile)}) where field_id is not null order by field_id`,
+      `select name, field_id from parquet_schema(${quoteLiteral(committed.dataFiles[0]!)}) where field_id is not null order by field_id`,
     );
-    const rows = await connection.runAndReadAll(`select * from read_parquet(${quoteLiteral(parquetFile)}) order by order_id`);
+    const rows = await connection.runAndReadAll(`select * from read_parquet(${files}) order by order_id`);
     return {
       topic,
       produced: messages.length,
       consumed: decoded.length,
       rowsWritten: latest.length,
-      parquetFile,
+      ...committed,
+      pyicebergRows,
       fieldIds: schema.getRowObjectsJS().map((r) => ({ name: String(r.name), fieldId: Number(r.field_id) })),
       rows: rows.getRowObjectsJson() as Record<string, unknown>[],
     };

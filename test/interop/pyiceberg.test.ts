@@ -127,6 +127,8 @@ for (const kind of ['sql-s3', 'sql-local'] as CatalogKind[]) {
         assert.match(result.schema, /label/);
         assert.doesNotMatch(result.schema, /\bday\b/);
         assert.deepEqual(result.current, sortById([...old.map((r) => shape(r, false)), ...fresh.map((r) => shape(r, true))]));
+        // Time travel reads the snapshot with the schema it was written with (the snapshot's schema-id).
+        assert.deepEqual(result.snapshots[String(before)], view(old));
       }
     });
 

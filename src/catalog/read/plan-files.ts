@@ -5,16 +5,12 @@ import { NotFoundError } from '../../shared/errors.js';
 import type { Table } from '../catalogs/catalog.js';
 import { fromBytes } from '../spec/conversions.js';
 import type { DataFile } from '../spec/manifest.js';
-import { DataFileContent, deleteAppliesBySequence } from '../spec/manifest.js';
+import { DataFileContent, deleteAppliesBySequence, positionDeleteMayReference } from '../spec/manifest.js';
 import { isUnpartitioned, partitionKey } from '../spec/partition-spec.js';
 import type { Snapshot } from '../spec/snapshot.js';
 import type { TableMetadata } from '../spec/table-metadata.js';
 import { ancestorsOf, currentSnapshot, requireSnapshot, snapshotAsOf, specById } from '../spec/table-metadata.js';
 import { liveFilesOf } from './manifests.js';
-
-/** Reserved field ids of the position-delete schema (spec "Position Delete Files"). */
-export const DELETE_FILE_PATH_ID = 2147483546;
-export const DELETE_POS_ID = 2147483545;
 
 export interface FileScanTask {
   readonly file: DataFile;
@@ -45,18 +41,6 @@ export function selectSnapshot(metadata: TableMetadata, selector: SnapshotSelect
   return currentSnapshot(metadata);
 }
 
-const decoder = new TextDecoder();
-
-/** Whether a position delete file may hold deletes for `dataPath`, judged by its file_path bounds. */
-function mayReference(deleteFile: DataFile, dataPath: string): boolean {
-  if (deleteFile.referencedDataFile !== undefined) return deleteFile.referencedDataFile === dataPath;
-  const lower = deleteFile.lowerBounds?.get(DELETE_FILE_PATH_ID);
-  const upper = deleteFile.upperBounds?.get(DELETE_FILE_PATH_ID);
-  if (lower && dataPath < decoder.decode(lower)) return false;
-  if (upper && dataPath > decoder.decode(upper)) return false;
-  return true;
-}
-
 export async function planFiles(table: Table, selector: SnapshotSelector = {}): Promise<FileScanTask[]> {
   const snapshot = selectSnapshot(table.metadata, selector);
   const live = await liveFilesOf(table.io, snapshot);
@@ -80,7 +64,7 @@ export async function planFiles(table: Table, selector: SnapshotSelector = {}): 
     const candidates = [...(deletesByPartition.get(key) ?? []), ...globalDeletes];
     const deletes = candidates
       .filter((d) => deleteAppliesBySequence({ content: d.file.content, sequenceNumber: d.sequenceNumber }, dataSequenceNumber))
-      .filter((d) => d.file.content !== DataFileContent.POSITION_DELETES || mayReference(d.file, entry.dataFile.filePath))
+      .filter((d) => d.file.content !== DataFileContent.POSITION_DELETES || positionDeleteMayReference(d.file, entry.dataFile.filePath))
       .map((d) => d.file);
     return { file: entry.dataFile, dataSequenceNumber, deletes };
   });

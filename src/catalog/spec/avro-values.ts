@@ -1,7 +1,7 @@
 // Iceberg primitive values ⇄ their Avro form in manifests (partition tuples): the Avro type of each Iceberg
 // primitive (spec Appendix A) and value conversion both ways. PURE: no IO.
 import { MetadataInvalidError } from '../../shared/errors.js';
-import { minimalTwosComplement } from './transforms.js';
+import { bigintFromTwosComplement, minimalTwosComplement, uuidFromBytes, uuidToBytes } from './transforms.js';
 import type { PrimitiveType } from './types.js';
 
 /** Bytes a fixed must have to hold any unscaled value of a decimal with this precision. */
@@ -59,7 +59,7 @@ export function toAvroValue(type: PrimitiveType, value: unknown): unknown {
     case 'fixed':
       return Buffer.from(value as Uint8Array);
     case 'uuid':
-      return Buffer.from((value as string).replaceAll('-', ''), 'hex');
+      return Buffer.from(uuidToBytes(value as string));
     case 'decimal': {
       const size = decimalRequiredBytes(type.precision);
       const minimal = minimalTwosComplement(value as bigint);
@@ -79,19 +79,9 @@ export function fromAvroValue(avroType: unknown, value: unknown): unknown {
   const type = Array.isArray(avroType) ? avroType.find((t) => t !== 'null') : avroType;
   const logical = typeof type === 'object' && type !== null ? (type as { logicalType?: string }).logicalType : undefined;
   if (Buffer.isBuffer(value)) {
-    if (logical === 'decimal') return signedBigEndian(value);
-    if (logical === 'uuid') {
-      const hex = value.toString('hex');
-      return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-    }
+    if (logical === 'decimal') return bigintFromTwosComplement(value);
+    if (logical === 'uuid') return uuidFromBytes(value);
     return new Uint8Array(value.buffer, value.byteOffset, value.byteLength).slice();
   }
   return value;
-}
-
-function signedBigEndian(bytes: Uint8Array): bigint {
-  if (bytes.length === 0) return 0n;
-  let v = 0n;
-  for (const b of bytes) v = (v << 8n) | BigInt(b);
-  return bytes[0]! & 0x80 ? v - (1n << BigInt(8 * bytes.length)) : v;
 }

@@ -3,7 +3,7 @@
 // truncation of string/binary bounds ("metrics mode truncate(N)").
 // PURE: no IO, no clock, no randomness. The Iceberg type always decides the encoding: never guess it from a JS value.
 import { MetadataInvalidError } from '../../shared/errors.js';
-import { minimalTwosComplement, truncateString } from './transforms.js';
+import { bigintFromTwosComplement, minimalTwosComplement, truncateString, uuidFromBytes, uuidToBytes } from './transforms.js';
 import type { PrimitiveType } from './types.js';
 import { typeToString } from './types.js';
 
@@ -113,10 +113,8 @@ export function toBytes(type: PrimitiveType, value: PrimitiveValue): Uint8Array 
       return minimalTwosComplement(asDecimal(type, value));
     case 'string':
       return utf8Encoder.encode(asString(type, value));
-    case 'uuid': {
-      const hex = asUuid(type, value).replaceAll('-', '');
-      return Uint8Array.from({ length: 16 }, (_, i) => parseInt(hex.slice(2 * i, 2 * i + 2), 16));
-    }
+    case 'uuid':
+      return uuidToBytes(asUuid(type, value));
     case 'fixed': {
       const bytes = asBytes(type, value);
       if (bytes.length !== type.length) misuse(type, `exactly ${type.length} bytes`, value);
@@ -170,9 +168,7 @@ export function fromBytes(type: PrimitiveType, bytes: Uint8Array): PrimitiveValu
       return view.getFloat64(0, true);
     case 'decimal': {
       if (bytes.length === 0) invalid(type, 'at least 1 byte (big-endian two\'s complement)', bytes);
-      let unscaled = 0n;
-      for (const byte of bytes) unscaled = (unscaled << 8n) | BigInt(byte);
-      return (bytes[0]! & 0x80) === 0 ? unscaled : unscaled - (1n << BigInt(8 * bytes.length));
+      return bigintFromTwosComplement(bytes);
     }
     case 'string':
       try {
@@ -182,8 +178,7 @@ export function fromBytes(type: PrimitiveType, bytes: Uint8Array): PrimitiveValu
       }
     case 'uuid': {
       if (bytes.length !== 16) invalid(type, '16 bytes (big-endian)', bytes);
-      const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-      return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+      return uuidFromBytes(bytes);
     }
     case 'fixed':
       // Writers truncate fixed bounds like binary ones (metrics mode truncate(N)), so a bound may be shorter.
@@ -206,7 +201,7 @@ function compareFloats(a: number, b: number): number {
 }
 
 /** Strings by Unicode code point (the order of their UTF-8 bytes), not by UTF-16 unit as JS `<` does. */
-function compareCodePoints(a: string, b: string): number {
+export function compareCodePoints(a: string, b: string): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
     let x = a.charCodeAt(i);

@@ -102,8 +102,24 @@ export function deleteAppliesBySequence(deleteFile: { content: DataFileContent; 
   return dataSequenceNumber < deleteFile.sequenceNumber;
 }
 
-/** Field id of `file_path` in position delete files (spec "Position Delete Files", reserved ids). */
-const DELETE_FILE_PATH_FIELD_ID = 2147483546;
+/** Reserved field ids of the position delete schema (spec "Position Delete Files"): `file_path` and `pos`. */
+export const POSITION_DELETE_FILE_PATH_FIELD_ID = 2147483546;
+export const POSITION_DELETE_POS_FIELD_ID = 2147483545;
+
+const utf8 = new TextDecoder();
+
+/**
+ * Whether a position delete file may hold deletes for the data file at `dataPath`: its `referenced_data_file`, else
+ * its `file_path` bounds decide (no bounds: it may).
+ */
+export function positionDeleteMayReference(deleteFile: DataFile, dataPath: string): boolean {
+  if (deleteFile.referencedDataFile !== undefined) return deleteFile.referencedDataFile === dataPath;
+  const lower = deleteFile.lowerBounds?.get(POSITION_DELETE_FILE_PATH_FIELD_ID);
+  const upper = deleteFile.upperBounds?.get(POSITION_DELETE_FILE_PATH_FIELD_ID);
+  if (lower && dataPath < utf8.decode(lower)) return false;
+  if (upper && dataPath > utf8.decode(upper)) return false;
+  return true;
+}
 
 /**
  * The one data file a position delete file references, if known: `referenced_data_file`, or equal lower and upper
@@ -113,10 +129,10 @@ const DELETE_FILE_PATH_FIELD_ID = 2147483546;
 export function referencedDataFileOf(file: DataFile): string | undefined {
   if (file.content !== DataFileContent.POSITION_DELETES) return undefined;
   if (file.referencedDataFile !== undefined) return file.referencedDataFile;
-  const lower = file.lowerBounds?.get(DELETE_FILE_PATH_FIELD_ID);
-  const upper = file.upperBounds?.get(DELETE_FILE_PATH_FIELD_ID);
+  const lower = file.lowerBounds?.get(POSITION_DELETE_FILE_PATH_FIELD_ID);
+  const upper = file.upperBounds?.get(POSITION_DELETE_FILE_PATH_FIELD_ID);
   if (!lower || !upper || lower.length !== upper.length || !lower.every((b, i) => b === upper[i])) return undefined;
-  return new TextDecoder().decode(lower);
+  return utf8.decode(lower);
 }
 
 export function isLive(entry: ManifestEntry): boolean {

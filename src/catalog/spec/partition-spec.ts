@@ -7,6 +7,7 @@ import type { Transform } from './transforms.js';
 import {
   bucket,
   dayFromMicros,
+  floorDiv,
   hourFromMicros,
   monthFromDays,
   monthFromMicros,
@@ -158,11 +159,6 @@ export function applyTransform(transform: Transform, source: PrimitiveType, valu
     case 'hour':
       return hourFromMicros(micros());
   }
-}
-
-function floorDiv(a: bigint, b: bigint): bigint {
-  const q = a / b;
-  return a % b !== 0n && a < 0n ? q - 1n : q;
 }
 
 /** The partition tuple of one row, given a getter from source field id to the row's value. */

@@ -54,10 +54,25 @@ export function minimalTwosComplement(value: bigint): Uint8Array {
   return bytes;
 }
 
-function uuidBytes(uuid: string): Uint8Array {
+/** The signed value of big-endian two's complement bytes (a decimal's unscaled value); empty is 0. */
+export function bigintFromTwosComplement(bytes: Uint8Array): bigint {
+  if (bytes.length === 0) return 0n;
+  let v = 0n;
+  for (const b of bytes) v = (v << 8n) | BigInt(b);
+  return bytes[0]! & 0x80 ? v - (1n << BigInt(8 * bytes.length)) : v;
+}
+
+/** A UUID's 16 bytes, big-endian (the spec's uuid encoding). */
+export function uuidToBytes(uuid: string): Uint8Array {
   const hex = uuid.replaceAll('-', '');
   if (!/^[0-9a-fA-F]{32}$/.test(hex)) throw new TypeError(`"${uuid}" is not a UUID`);
   return Uint8Array.from(hex.match(/../g)!.map((b) => parseInt(b, 16)));
+}
+
+/** 16 big-endian bytes as the UUID text form `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (lower case). */
+export function uuidFromBytes(bytes: Uint8Array): string {
+  const hex = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 /** The spec's 32-bit hash of a value, before bucketing. */
@@ -80,7 +95,7 @@ export function bucketHash(type: BucketSourceType, value: unknown): number {
     case 'string':
       return murmur3x86_32(new TextEncoder().encode(value as string));
     case 'uuid':
-      return murmur3x86_32(uuidBytes(value as string));
+      return murmur3x86_32(uuidToBytes(value as string));
     case 'fixed':
     case 'binary':
       return murmur3x86_32(value as Uint8Array);
@@ -92,7 +107,8 @@ export function bucket(type: BucketSourceType, value: unknown, n: number): numbe
   return (bucketHash(type, value) & 0x7fffffff) % n;
 }
 
-function floorDiv(a: bigint, b: bigint): bigint {
+/** Integer division rounding toward negative infinity (Java's Math.floorDiv). */
+export function floorDiv(a: bigint, b: bigint): bigint {
   const q = a / b;
   return (a % b !== 0n && (a < 0n) !== (b < 0n)) ? q - 1n : q;
 }

@@ -5,9 +5,8 @@
 import { CommitConflictError } from '../../shared/errors.js';
 import type { Table } from '../catalogs/catalog.js';
 import { entriesOf, manifestsOf } from '../read/manifests.js';
-import { DELETE_FILE_PATH_ID } from '../read/plan-files.js';
 import type { DataFile } from '../spec/manifest.js';
-import { DataFileContent, ManifestContent, ManifestEntryStatus } from '../spec/manifest.js';
+import { DataFileContent, ManifestContent, ManifestEntryStatus, positionDeleteMayReference } from '../spec/manifest.js';
 import { isUnpartitioned, partitionKey } from '../spec/partition-spec.js';
 import type { Snapshot } from '../spec/snapshot.js';
 import type { TableMetadata } from '../spec/table-metadata.js';
@@ -23,17 +22,12 @@ export interface RewriteFilesOptions {
   summary?: Readonly<Record<string, string>>;
 }
 
-const decoder = new TextDecoder();
-
 function mayTouch(metadata: TableMetadata, deleteFile: DataFile, data: DataFile): boolean {
   if (deleteFile.specId !== data.specId || partitionKey(deleteFile.partition) !== partitionKey(data.partition)) {
     return deleteFile.content === DataFileContent.EQUALITY_DELETES && isUnpartitioned(specById(metadata, deleteFile.specId));
   }
   if (deleteFile.content !== DataFileContent.POSITION_DELETES) return true;
-  if (deleteFile.referencedDataFile !== undefined) return deleteFile.referencedDataFile === data.filePath;
-  const lower = deleteFile.lowerBounds?.get(DELETE_FILE_PATH_ID);
-  const upper = deleteFile.upperBounds?.get(DELETE_FILE_PATH_ID);
-  return !((lower && data.filePath < decoder.decode(lower)) || (upper && data.filePath > decoder.decode(upper)));
+  return positionDeleteMayReference(deleteFile, data.filePath);
 }
 
 async function deletesAddedSince(base: Table, parent: Snapshot | undefined, startingSnapshotId: bigint | undefined): Promise<DataFile[]> {

@@ -6,9 +6,9 @@ import { CommitConflictError, CommitStateUnknownError, DataInvalidError, SchemaI
 import type { Catalog, TableIdentifier } from '../catalogs/catalog.js';
 import { EmbeddedCatalog } from '../catalogs/embedded-catalog.js';
 import { MemoryFileIO } from '../io/memory-file-io.js';
-import { DELETE_FILE_PATH_ID, planFiles, snapshotHistory } from '../read/plan-files.js';
+import { planFiles, snapshotHistory } from '../read/plan-files.js';
 import type { DataFile } from '../spec/manifest.js';
-import { DataFileContent } from '../spec/manifest.js';
+import { DataFileContent, POSITION_DELETE_FILE_PATH_FIELD_ID } from '../spec/manifest.js';
 import { buildSchema } from '../spec/schema.js';
 import { Summary } from '../spec/snapshot.js';
 import { currentSchema, serializeTableMetadata } from '../spec/table-metadata.js';
@@ -66,7 +66,7 @@ describe('transactions', () => {
     const a = dataFile(10);
     await commitAction(catalog, id, fastAppend([a]));
     const path = new TextEncoder().encode(a.filePath);
-    const del = { ...dataFile(2, DataFileContent.POSITION_DELETES), lowerBounds: new Map([[DELETE_FILE_PATH_ID, path]]), upperBounds: new Map([[DELETE_FILE_PATH_ID, path]]) };
+    const del = { ...dataFile(2, DataFileContent.POSITION_DELETES), lowerBounds: new Map([[POSITION_DELETE_FILE_PATH_FIELD_ID, path]]), upperBounds: new Map([[POSITION_DELETE_FILE_PATH_FIELD_ID, path]]) };
     const b = dataFile(2);
     const { table } = await commitAction(catalog, id, rowDelta({ dataFiles: [b], deleteFiles: [del], referencedDataFiles: [a.filePath] }));
     assert.equal(table.metadata.snapshots.at(-1)!.summary.operation, 'overwrite');
@@ -92,13 +92,13 @@ describe('transactions', () => {
     const start = await commitAction(catalog, id, fastAppend([a]));
     await commitAction(catalog, id, rewriteFiles({ removed: [a], added: [dataFile(10)], startingSnapshotId: start.table.metadata.currentSnapshotId }));
     const onlyA = new TextEncoder().encode(a.filePath);
-    const del = { ...dataFile(1, DataFileContent.POSITION_DELETES), lowerBounds: new Map([[DELETE_FILE_PATH_ID, onlyA]]), upperBounds: new Map([[DELETE_FILE_PATH_ID, onlyA]]) };
+    const del = { ...dataFile(1, DataFileContent.POSITION_DELETES), lowerBounds: new Map([[POSITION_DELETE_FILE_PATH_FIELD_ID, onlyA]]), upperBounds: new Map([[POSITION_DELETE_FILE_PATH_FIELD_ID, onlyA]]) };
     // No referencedDataFiles given: the bounds alone say the deletes are for `a`, which a compaction replaced.
     await assert.rejects(commitAction(catalog, id, rowDelta({ deleteFiles: [del] })), (e: unknown) => e instanceof CommitConflictError && e.message.includes(a.filePath));
 
     const b = dataFile(3);
     const onlyB = new TextEncoder().encode(b.filePath);
-    const delB = { ...dataFile(1, DataFileContent.POSITION_DELETES), lowerBounds: new Map([[DELETE_FILE_PATH_ID, onlyB]]), upperBounds: new Map([[DELETE_FILE_PATH_ID, onlyB]]) };
+    const delB = { ...dataFile(1, DataFileContent.POSITION_DELETES), lowerBounds: new Map([[POSITION_DELETE_FILE_PATH_FIELD_ID, onlyB]]), upperBounds: new Map([[POSITION_DELETE_FILE_PATH_FIELD_ID, onlyB]]) };
     const { table } = await commitAction(catalog, id, rowDelta({ dataFiles: [b], deleteFiles: [delB], referencedDataFiles: [b.filePath] }));
     const task = (await planFiles(table)).find((t) => t.file.filePath === b.filePath)!;
     assert.deepEqual(task.deletes.map((d) => d.filePath), [delB.filePath], 'deletes of rows added in the same commit apply');

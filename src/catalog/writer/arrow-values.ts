@@ -46,9 +46,3 @@ export function arrowValueAt(data: Data, row: number): unknown {
   }
   throw new SchemaIncompatibleError(`cannot read partition values from an Arrow ${String(type)} column`);
 }
-
-/** A uuid column value (FixedSizeBinary[16]) as the string form transforms take. */
-export function uuidString(bytes: Uint8Array): string {
-  const hex = Buffer.from(bytes).toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}

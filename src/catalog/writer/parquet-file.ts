@@ -9,6 +9,8 @@ import type { RecordBatch } from 'apache-arrow';
 import { Int64, makeData, RecordBatch as ArrowRecordBatch, Utf8 } from 'apache-arrow';
 import { DataInvalidError, DuckHouseError } from '../../shared/errors.js';
 import { quoteIdent, quoteLiteral } from '../../shared/duckdb.js';
+import { compareCodePoints } from '../spec/conversions.js';
+import { POSITION_DELETE_FILE_PATH_FIELD_ID, POSITION_DELETE_POS_FIELD_ID } from '../spec/manifest.js';
 import type { Schema } from '../spec/schema.js';
 import type { IcebergType } from '../spec/types.js';
 import { connectWriterDuckDB, registerSource, SCAN_FUNCTION } from './arrow-scan.js';
@@ -18,6 +20,8 @@ import { columnStatsByFieldId, parseCopyStatsRow } from './parquet-stats.js';
 
 export type { ColumnStats } from './parquet-stats.js';
 export { closeWriterDuckDB } from './arrow-scan.js';
+export { compareCodePoints } from '../spec/conversions.js';
+export { POSITION_DELETE_FILE_PATH_FIELD_ID, POSITION_DELETE_POS_FIELD_ID } from '../spec/manifest.js';
 
 export type ParquetCompression = 'zstd' | 'snappy' | 'gzip' | 'lz4_raw' | 'uncompressed';
 
@@ -146,8 +150,6 @@ async function drain<T>(iterable: AsyncIterable<T>): Promise<T[]> {
 
 // ---- position deletes (spec "Position Delete Files") ----
 
-export const POSITION_DELETE_FILE_PATH_FIELD_ID = 2147483546;
-export const POSITION_DELETE_POS_FIELD_ID = 2147483545;
 
 /** The spec's position delete schema (without the optional `row` column). */
 export const POSITION_DELETE_SCHEMA: Schema = {
@@ -199,24 +201,6 @@ function* deleteBatches(rows: readonly PositionDelete[]): Generator<RecordBatch>
       pos: makeData({ type: new Int64(), length: slice.length, data: BigInt64Array.from(slice, (r) => r.pos) }),
     });
   }
-}
-
-/** Orders strings by Unicode code point (= UTF-8 byte order), not by UTF-16 code unit as `<` does. */
-export function compareCodePoints(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a.charCodeAt(i);
-    const y = b.charCodeAt(i);
-    if (x !== y) return codePointRank(x) - codePointRank(y);
-  }
-  return a.length - b.length;
-}
-
-/** Surrogates (U+D800..DFFF, i.e. code points above U+FFFF) sort after U+E000..FFFF. */
-function codePointRank(unit: number): number {
-  if (unit >= 0xe000) return unit - 0x800;
-  if (unit >= 0xd800) return unit + 0x2000;
-  return unit;
 }
 
 function describeDelete(row: unknown): string {

@@ -19,7 +19,8 @@ import type { Schema } from '../spec/schema.js';
 import { indexById } from '../spec/schema.js';
 import { currentSchema, defaultSortOrder, defaultSpec, propertyInt, specById } from '../spec/table-metadata.js';
 import type { PrimitiveType } from '../spec/types.js';
-import { arrowValueAt, uuidString } from './arrow-values.js';
+import { uuidFromBytes } from '../spec/transforms.js';
+import { arrowValueAt } from './arrow-values.js';
 import type { MetricsMode } from './data-file.js';
 import { dataFileFromStats, metricsModes } from './data-file.js';
 import type { ParquetFileResult, ParquetWriteOptions, PositionDelete } from './parquet-file.js';
@@ -128,7 +129,7 @@ export class TableWriter {
       const values = partitionOf(this.spec, this.sources, (sourceId) => {
         const i = this.spec.fields.findIndex((f) => f.sourceId === sourceId);
         const raw = arrowValueAt(columns[i]!, row);
-        return this.sources[i]!.kind === 'uuid' && raw instanceof Uint8Array ? uuidString(raw) : raw;
+        return this.sources[i]!.kind === 'uuid' && raw instanceof Uint8Array ? uuidFromBytes(raw) : raw;
       });
       const key = partitionKey(values);
       if (current === undefined) {

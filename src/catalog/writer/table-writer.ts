@@ -14,7 +14,7 @@ import { localPathOf, locationScheme } from '../io/location.js';
 import type { DataFile } from '../spec/manifest.js';
 import { DataFileContent } from '../spec/manifest.js';
 import type { PartitionSpec, PartitionValues } from '../spec/partition-spec.js';
-import { partitionKey, partitionOf, partitionPath, partitionSourceTypes, transformResultType } from '../spec/partition-spec.js';
+import { applyTransform, partitionKey, partitionPath, partitionSourceTypes, partitionType } from '../spec/partition-spec.js';
 import type { Schema } from '../spec/schema.js';
 import { indexById } from '../spec/schema.js';
 import { currentSchema, defaultSortOrder, defaultSpec, propertyInt, specById } from '../spec/table-metadata.js';
@@ -126,10 +126,10 @@ export class TableWriter {
     let current: PartitionValues | undefined;
     let currentKey = '';
     for (let row = 0; row < batch.numRows; row++) {
-      const values = partitionOf(this.spec, this.sources, (sourceId) => {
-        const i = this.spec.fields.findIndex((f) => f.sourceId === sourceId);
+      // columns[i] is the source column of spec field i.
+      const values = this.spec.fields.map((field, i) => {
         const raw = arrowValueAt(columns[i]!, row);
-        return this.sources[i]!.kind === 'uuid' && raw instanceof Uint8Array ? uuidFromBytes(raw) : raw;
+        return applyTransform(field.transform, this.sources[i]!, this.sources[i]!.kind === 'uuid' && raw instanceof Uint8Array ? uuidFromBytes(raw) : raw);
       });
       const key = partitionKey(values);
       if (current === undefined) {
@@ -146,8 +146,7 @@ export class TableWriter {
   }
 
   private location(values: PartitionValues): string {
-    const dir = this.spec.fields.length === 0 ? dataLocation(this.table) : `${dataLocation(this.table)}/${partitionPath(this.spec, this.sources.map((s, i) => partitionResultType(this.spec, i, s)), values)}`;
-    return `${dir}/${String(this.fileCount++).padStart(5, '0')}-${this.fileId}.parquet`;
+    return `${partitionDir(this.table, this.spec, values)}/${String(this.fileCount++).padStart(5, '0')}-${this.fileId}.parquet`;
   }
 
   private async flush(key: string): Promise<void> {
@@ -223,8 +222,11 @@ export function splitRows(batches: readonly RecordBatch[], parts: number): Recor
   return result;
 }
 
-function partitionResultType(spec: PartitionSpec, index: number, source: PrimitiveType): PrimitiveType {
-  return transformResultType(spec.fields[index]!.transform, source);
+/** The folder for a partition's files: `<data location>/<field=value/…>` (the data location when unpartitioned). */
+function partitionDir(table: Table, spec: PartitionSpec, values: PartitionValues): string {
+  if (spec.fields.length === 0) return dataLocation(table);
+  const types = partitionType(spec, currentSchema(table.metadata)).map((p) => p.type);
+  return `${dataLocation(table)}/${partitionPath(spec, types, values)}`;
 }
 
 /**
@@ -262,9 +264,7 @@ export async function writePositionDeletes(table: Table, deletes: readonly Posit
   const spec = specById(table.metadata, specId);
   const partition = options.partition ?? [];
   if (partition.length !== spec.fields.length) throw new DataInvalidError(`writePositionDeletes: spec ${specId} has ${spec.fields.length} partition fields, found ${partition.length} values`);
-  const sources = partitionSourceTypes(spec, currentSchema(table.metadata));
-  const dir = spec.fields.length === 0 ? dataLocation(table) : `${dataLocation(table)}/${partitionPath(spec, sources.map((s, i) => partitionResultType(spec, i, s)), partition)}`;
-  const location = `${dir}/delete-${randomUUID()}.parquet`;
+  const location = `${partitionDir(table, spec, partition)}/delete-${randomUUID()}.parquet`;
   const result = await writeAndPlace(table, location, options.tempDir, (local) => writePositionDeleteFile(local, deletes, options));
   return dataFileFromStats({
     content: DataFileContent.POSITION_DELETES,

@@ -2,7 +2,7 @@
 // RecordBatches of the exact Arrow types the TableWriter expects (see planVector in src/catalog/writer/arrow-vectors.ts),
 // and a DuckDB SELECT over range(N) producing the same values (for the DuckDB-only baseline). Plus a content digest
 // any route's output can be checked with. Must never: make the Arrow and SQL definitions differ.
-import type { DataType } from 'apache-arrow';
+import type { Data, DataType } from 'apache-arrow';
 import { Bool, DateDay, Decimal, Field, Float64, Int32, Int64, makeData, RecordBatch, Schema, Struct, TimestampMicrosecond, Utf8, vectorFromArray } from 'apache-arrow';
 import type { FieldSpec } from '../src/catalog/spec/schema.js';
 import { buildSchema } from '../src/catalog/spec/schema.js';
@@ -57,6 +57,12 @@ export function makeBatches(from: number, to: number, batchRows: number): Record
 }
 
 function makeBatch(begin: number, n: number): RecordBatch {
+  const columns = benchColumns(begin, n, ARROW_TYPES);
+  return new RecordBatch(ARROW_SCHEMA, makeData({ type: new Struct(ARROW_SCHEMA.fields), length: n, children: columns }));
+}
+
+/** The ten benchmark columns (FIELDS order) for ids [begin, begin + n), built with the given Arrow types. */
+export function benchColumns(begin: number, n: number, t: readonly DataType[]): Data[] {
   const at = (k: number): number => begin + k;
   const amount = new Int32Array(n * 4);
   for (let k = 0; k < n; k++) {
@@ -64,8 +70,7 @@ function makeBatch(begin: number, n: number): RecordBatch {
     amount[k * 4] = v;
     amount.fill(v < 0 ? -1 : 0, k * 4 + 1, k * 4 + 4);
   }
-  const t = ARROW_TYPES;
-  const columns = [
+  return [
     makeData({ type: t[0] as Int64, length: n, data: BigInt64Array.from({ length: n }, (_, k) => BigInt(at(k))) }),
     makeData({ type: t[1] as Int32, length: n, data: Int32Array.from({ length: n }, (_, k) => at(k) % 1000) }),
     makeData({ type: t[2] as Float64, length: n, data: Float64Array.from({ length: n }, (_, k) => (at(k) % 100000) * 0.25) }),
@@ -77,5 +82,4 @@ function makeBatch(begin: number, n: number): RecordBatch {
     vectorFromArray(Array.from({ length: n }, (_, k) => (at(k) % 5 === 0 ? null : STATUS[at(k) % 4]!)), t[8] as Utf8).data[0]!,
     makeData({ type: t[9] as Int64, length: n, data: BigInt64Array.from({ length: n }, (_, k) => BigInt((at(k) * 31) % 1_000_003)) }),
   ];
-  return new RecordBatch(ARROW_SCHEMA, makeData({ type: new Struct(ARROW_SCHEMA.fields), length: n, children: columns }));
 }

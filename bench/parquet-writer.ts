@@ -18,6 +18,7 @@ import { duckdbSqlType, fieldIdsClause } from '../src/catalog/writer/duckdb-type
 import { closeWriterDuckDB, writeParquetFile } from '../src/catalog/writer/parquet-file.js';
 import type { FieldSpec } from '../src/catalog/spec/schema.js';
 import { buildSchema } from '../src/catalog/spec/schema.js';
+import { benchColumns } from './iceberg-write-data.js';
 import { openDuckDB, quoteIdent, quoteLiteral } from '../src/shared/duckdb.js';
 
 const ROUTES = {
@@ -44,9 +45,6 @@ const FIELDS: FieldSpec[] = [
   { name: 'tags', type: { kind: 'list', element: { kind: 'string' } } },
 ];
 const { schema } = buildSchema(FIELDS);
-const STATUS = ['pending', 'paid', 'shipped', 'delivered'];
-const TS0 = 1_704_067_200_000_000n; // 2024-01-01 in µs
-const DAY0 = 18_262; // 2020-01-01 in days
 
 // The same data in SQL, for the baseline (and for the content check: every route must write exactly these rows).
 const BASELINE_SELECT = `SELECT i::BIGINT AS id, (i % 1000)::INTEGER AS qty, (i % 100000) * 0.25::DOUBLE AS price,
@@ -79,23 +77,8 @@ function makeBatches(rows: number, batchRows: number): RecordBatch[] {
   for (let begin = 0; begin < rows; begin += batchRows) {
     const n = Math.min(batchRows, rows - begin);
     const at = (k: number): number => begin + k;
-    const amount = new Int32Array(n * 4);
-    for (let k = 0; k < n; k++) {
-      const v = ((at(k) * 7) % 2_000_000) - 1_000_000;
-      amount[k * 4] = v;
-      amount.fill(v < 0 ? -1 : 0, k * 4 + 1, k * 4 + 4);
-    }
     const columns = [
-      makeData({ type: types[0] as Int64, length: n, data: BigInt64Array.from({ length: n }, (_, k) => BigInt(at(k))) }),
-      makeData({ type: types[1] as Int32, length: n, data: Int32Array.from({ length: n }, (_, k) => at(k) % 1000) }),
-      makeData({ type: types[2] as Float64, length: n, data: Float64Array.from({ length: n }, (_, k) => (at(k) % 100000) * 0.25) }),
-      vectorFromArray(Array.from({ length: n }, (_, k) => `customer-${(at(k) * 7919) % 100000}@example.com`), types[3] as Utf8).data[0]!,
-      vectorFromArray(Array.from({ length: n }, (_, k) => at(k) % 3 === 0), types[4] as Bool).data[0]!,
-      makeData({ type: types[5] as DateDay, length: n, data: Int32Array.from({ length: n }, (_, k) => DAY0 + (at(k) % 2000)) }),
-      makeData({ type: types[6] as TimestampMicrosecond, length: n, data: BigInt64Array.from({ length: n }, (_, k) => TS0 + BigInt(at(k)) * 1_000_003n) }),
-      makeData({ type: types[7] as Decimal, length: n, data: new Uint32Array(amount.buffer) }),
-      vectorFromArray(Array.from({ length: n }, (_, k) => (at(k) % 5 === 0 ? null : STATUS[at(k) % 4]!)), types[8] as Utf8).data[0]!,
-      makeData({ type: types[9] as Int64, length: n, data: BigInt64Array.from({ length: n }, (_, k) => BigInt((at(k) * 31) % 1_000_003)) }),
+      ...benchColumns(begin, n, types),
       vectorFromArray(Array.from({ length: n }, (_, k) => (at(k) % 4 === 0 ? [] : [`t${at(k) % 10}`, `x${at(k) % 7}`])), types[10] as List).data[0]!,
     ];
     batches.push(new RecordBatch(arrowSchema, makeData({ type: new Struct(arrowSchema.fields), length: n, children: columns })));

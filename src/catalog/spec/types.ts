@@ -112,10 +112,6 @@ export interface MapTypeJson {
 
 export function typeToJson(type: IcebergType): TypeJson {
   switch (type.kind) {
-    case 'decimal':
-      return `decimal(${type.precision}, ${type.scale})`;
-    case 'fixed':
-      return `fixed[${type.length}]`;
     case 'struct':
       return structToJson(type);
     case 'list':
@@ -130,7 +126,8 @@ export function typeToJson(type: IcebergType): TypeJson {
         value: typeToJson(type.value),
       };
     default:
-      return type.kind;
+      // A primitive's JSON form is its spec name (`long`, `decimal(9, 2)`, `fixed[16]`).
+      return typeToString(type);
   }
 }
 

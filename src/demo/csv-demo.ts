@@ -177,7 +177,7 @@ export async function runCsvDemo(endpoints: StackEndpoints, options: DemoOptions
 
   const messages = [];
   for await (const row of readOrders(csvFile)) {
-    messages.push({ key: String(row.order_id), value: await registry.encode(schemaId, { ...row, order_id: Number(row.order_id), ordered_at: Number(row.ordered_at) }) });
+    messages.push({ key: String(row.order_id), value: await registry.encode(schemaId, row) });
   }
   const producer = createProducer(kafka);
   await producer.connect();
@@ -198,7 +198,7 @@ export async function runCsvDemo(endpoints: StackEndpoints, options: DemoOptions
         eachMessage: async ({ message, partition }) => {
           if (partition !== sent.partition || BigInt(message.offset) < firstOffset || decoded.length >= messages.length) return;
           const value = (await registry.decode(message.value as Buffer)) as Record<string, unknown>;
-          decoded.push({ ...(value as unknown as OrderRow), order_id: BigInt(value.order_id as number), ordered_at: BigInt(value.ordered_at as number) });
+          decoded.push(value as unknown as OrderRow);
           if (decoded.length === messages.length) {
             clearTimeout(timer);
             resolve();

@@ -14,8 +14,8 @@ export type Row = Record<string, unknown>;
 
 /**
  * Where a change came from. Debezium's Postgres `source` block plus optional fields for CSV files. `lsn` is the change's
- * WAL position; `sequence` is Debezium's JSON array `["<last commit lsn>","<lsn>"]` (strings), which orders events
- * across transactions; the sink drops events at or below the position it already committed.
+ * WAL position; `sequence` is a JSON array of decimal strings that orders events across transactions (see
+ * sourcePosition); the sink drops streamed events at or below the position it already committed.
  */
 export interface SourceInfo {
   version: string;
@@ -176,20 +176,33 @@ export function validateChangeEvent(event: ChangeEvent, where: string): void {
 }
 
 /**
- * The position of an event in its source, for deduplication after a restart: [commit LSN, change LSN] for Postgres
- * (from `sequence`, else [lsn, lsn]); null when the source has no order (a CSV file has `line` instead).
+ * The position of an event in its source, for deduplication after a restart: [commit LSN, change LSN, index] for
+ * Postgres. Debezium's `sequence` is `["<last commit lsn>","<lsn>"]`; DuckHouse's CDC producer adds a third element,
+ * the event's index within one WAL change (a primary-key change is a delete at index 0 and a create at index 1), so
+ * every event of a partition has its own position. Falls back to [lsn, lsn, 0]; null when the source has no order
+ * (snapshot rows and CSV lines are never dropped by position).
  */
-export function sourcePosition(source: SourceInfo): [bigint, bigint] | null {
+export function sourcePosition(source: SourceInfo): [bigint, bigint, bigint] | null {
   if (source.sequence) {
     try {
       const parsed = JSON.parse(source.sequence) as unknown;
-      if (Array.isArray(parsed) && parsed.length === 2) {
-        const [commit, lsn] = parsed.map((v) => (v === null ? null : BigInt(String(v))));
-        if (lsn !== null && lsn !== undefined) return [commit ?? lsn, lsn];
+      if (Array.isArray(parsed) && (parsed.length === 2 || parsed.length === 3)) {
+        const [commit, lsn, index] = parsed.map((v) => (v === null || v === undefined ? null : BigInt(String(v))));
+        if (lsn !== null && lsn !== undefined) return [commit ?? lsn, lsn, index ?? 0n];
       }
     } catch {
       // fall through to lsn
     }
   }
-  return source.lsn === null ? null : [source.lsn, source.lsn];
+  return source.lsn === null ? null : [source.lsn, source.lsn, 0n];
+}
+
+/** Orders two positions from sourcePosition. */
+export function comparePositions(a: readonly bigint[], b: readonly bigint[]): number {
+  for (let i = 0; i < 3; i++) {
+    const x = a[i] ?? 0n;
+    const y = b[i] ?? 0n;
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return 0;
 }

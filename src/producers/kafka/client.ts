@@ -29,6 +29,31 @@ export function createProducer(kafka: Kafka, options: Partial<ProducerConfig> = 
   });
 }
 
+export interface TopicOptions {
+  partitions?: number;
+  /** Log compaction (state topics keyed by name). */
+  compacted?: boolean;
+}
+
+/** Creates `topic` when it does not exist (no-op otherwise); returns its partition count. */
+export async function ensureTopic(kafka: Kafka, topic: string, options: TopicOptions = {}): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = await admin.fetchTopicMetadata({ topics: [topic] }).catch(() => undefined);
+    const found = existing?.topics.find((t) => t.name === topic);
+    if (found && found.partitions.length > 0) return found.partitions.length;
+    await admin.createTopics({
+      topics: [{ topic, numPartitions: options.partitions ?? 1, ...(options.compacted ? { configEntries: [{ name: 'cleanup.policy', value: 'compact' }] } : {}) }],
+      waitForLeaders: true,
+    });
+    const created = await admin.fetchTopicMetadata({ topics: [topic] });
+    return created.topics[0]?.partitions.length ?? options.partitions ?? 1;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** Topic of a table: `<prefix>.<namespace>.<table>` (ARCHITECTURE.md, the flow). */
 export function tableTopic(prefix: string, namespace: string, table: string): string {
   for (const [what, value] of Object.entries({ prefix, namespace, table })) {

@@ -1,0 +1,142 @@
+// A batching sender on top of the idempotent kafkajs producer, shared by the CSV and CDC producers: messages are
+// grouped into compressed batches (by count, bytes or a short linger), at most `maxInFlight` batches wait for acks at
+// once (so memory stays bounded and `send` applies backpressure), and acks are reported in send order, so a caller can
+// confirm its source position (a CSV line, a Postgres LSN) only once everything before it is acknowledged.
+// Must never: report an ack out of order, or drop a message after a failed batch (the error surfaces on the next call).
+import { CompressionCodecs, CompressionTypes, type IHeaders, type Producer } from 'kafkajs';
+import SnappyCodec from 'kafkajs-snappy';
+import { DuckHouseError } from '../../shared/errors.js';
+
+export type Compression = 'gzip' | 'snappy' | 'none';
+
+const COMPRESSION: Record<Compression, CompressionTypes> = {
+  gzip: CompressionTypes.GZIP,
+  snappy: CompressionTypes.Snappy,
+  none: CompressionTypes.None,
+};
+
+let snappyRegistered = false;
+function registerCodecs(): void {
+  if (snappyRegistered) return;
+  CompressionCodecs[CompressionTypes.Snappy] = SnappyCodec as unknown as (typeof CompressionCodecs)[CompressionTypes.Snappy];
+  snappyRegistered = true;
+}
+
+export interface OutgoingMessage {
+  topic: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  partition?: number;
+  headers?: IHeaders;
+}
+
+export interface SenderOptions {
+  /** Messages per batch (default 2,000). */
+  batchMessages?: number;
+  /** Payload bytes per batch (default 1 MiB). */
+  batchBytes?: number;
+  /**
+   * Batches sent but not yet acknowledged (default 1: kafkajs's idempotent producer can get sequence numbers out of
+   * order with concurrent requests). The next batch is still built while one is in flight.
+   */
+  maxInFlight?: number;
+  compression?: Compression;
+}
+
+export interface SenderStats {
+  sent: number;
+  acked: number;
+  bytes: number;
+  batches: number;
+}
+
+/** Called once all messages up to and including this one are acknowledged, in send order. */
+export type AckCallback = () => void;
+
+export class KafkaSender {
+  readonly stats: SenderStats = { sent: 0, acked: 0, bytes: 0, batches: 0 };
+  private readonly batchMessages: number;
+  private readonly batchBytes: number;
+  private readonly maxInFlight: number;
+  private readonly compression: CompressionTypes;
+  private pending: OutgoingMessage[] = [];
+  private pendingBytes = 0;
+  private pendingCallbacks: AckCallback[] = [];
+  private readonly inFlight: Promise<void>[] = [];
+  /** The chain that reports acks in order: each batch's callbacks run after the previous batch's. */
+  private ackChain: Promise<void> = Promise.resolve();
+  private failure: unknown;
+
+  constructor(
+    private readonly producer: Producer,
+    options: SenderOptions = {},
+  ) {
+    registerCodecs();
+    this.batchMessages = options.batchMessages ?? 2000;
+    this.batchBytes = options.batchBytes ?? 1024 * 1024;
+    this.maxInFlight = options.maxInFlight ?? 1;
+    this.compression = COMPRESSION[options.compression ?? 'gzip'];
+  }
+
+  /** Queues one message; resolves when there is room for more (backpressure). `onAck` runs once it is acknowledged. */
+  async send(message: OutgoingMessage, onAck?: AckCallback): Promise<void> {
+    this.throwIfFailed();
+    this.pending.push(message);
+    this.pendingBytes += (message.key?.length ?? 0) + (message.value?.length ?? 0);
+    if (onAck) this.pendingCallbacks.push(onAck);
+    this.stats.sent++;
+    if (this.pending.length >= this.batchMessages || this.pendingBytes >= this.batchBytes) await this.dispatch();
+  }
+
+  /** Sends what is queued and waits until every message sent so far is acknowledged (then all callbacks have run). */
+  async flush(): Promise<void> {
+    if (this.pending.length > 0) await this.dispatch();
+    await Promise.allSettled(this.inFlight);
+    await this.ackChain;
+    this.throwIfFailed();
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure !== undefined) {
+      throw new DuckHouseError('io', `Kafka did not acknowledge a batch: ${this.failure instanceof Error ? this.failure.message : String(this.failure)}`, { cause: this.failure, retriable: true });
+    }
+  }
+
+  private async dispatch(): Promise<void> {
+    const messages = this.pending;
+    const callbacks = this.pendingCallbacks;
+    const bytes = this.pendingBytes;
+    this.pending = [];
+    this.pendingCallbacks = [];
+    this.pendingBytes = 0;
+    const byTopic = new Map<string, { key: Buffer | null; value: Buffer | null; partition?: number; headers?: IHeaders }[]>();
+    for (const m of messages) {
+      let list = byTopic.get(m.topic);
+      if (!list) byTopic.set(m.topic, (list = []));
+      list.push({ key: m.key, value: m.value, ...(m.partition === undefined ? {} : { partition: m.partition }), ...(m.headers ? { headers: m.headers } : {}) });
+    }
+    const request = this.producer.sendBatch({
+      acks: -1,
+      compression: this.compression,
+      topicMessages: [...byTopic].map(([topic, list]) => ({ topic, messages: list })),
+    });
+    const previous = this.ackChain;
+    const done = request.then(
+      async () => {
+        await previous;
+        this.stats.acked += messages.length;
+        this.stats.bytes += bytes;
+        this.stats.batches++;
+        for (const callback of callbacks) callback();
+      },
+      (error: unknown) => {
+        this.failure ??= error;
+      },
+    );
+    this.ackChain = done;
+    this.inFlight.push(done);
+    void done.finally(() => this.inFlight.splice(this.inFlight.indexOf(done), 1));
+    while (this.inFlight.length > this.maxInFlight) await Promise.race(this.inFlight);
+    this.throwIfFailed();
+  }
+}

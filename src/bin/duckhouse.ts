@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { DuckHouseError, describeError } from '../shared/errors.js';
 import { silenceKnownWarnings } from '../shared/node-warnings.js';
 import { demoCommand } from './demo-command.js';
+import { produceCommand } from './produce-command.js';
 import { stackCommand } from './stack-command.js';
 
 silenceKnownWarnings();
@@ -15,6 +16,7 @@ const program = new Command('duckhouse')
 
 program.addCommand(stackCommand());
 program.addCommand(demoCommand());
+program.addCommand(produceCommand());
 
 try {
   await program.parseAsync(process.argv);

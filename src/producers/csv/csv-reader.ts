@@ -217,7 +217,6 @@ function describeCsvError(error: CsvError): string {
     case 'CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE':
       return 'bad quoting: characters after a closing quote';
     case 'INVALID_OPENING_QUOTE':
-    case 'CSV_INVALID_OPENING_QUOTE':
       return 'bad quoting: a quote inside an unquoted field';
     default:
       return `malformed CSV (${error.code}): ${error.message.replace(/ at line \d+/, '')}`;

@@ -40,9 +40,10 @@ export async function ensureTopic(kafka: Kafka, topic: string, options: TopicOpt
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const existing = await admin.fetchTopicMetadata({ topics: [topic] }).catch(() => undefined);
-    const found = existing?.topics.find((t) => t.name === topic);
-    if (found && found.partitions.length > 0) return found.partitions.length;
+    if ((await admin.listTopics()).includes(topic)) {
+      const existing = await admin.fetchTopicMetadata({ topics: [topic] });
+      return existing.topics[0]?.partitions.length ?? 1;
+    }
     await admin.createTopics({
       topics: [{ topic, numPartitions: options.partitions ?? 1, ...(options.compacted ? { configEntries: [{ name: 'cleanup.policy', value: 'compact' }] } : {}) }],
       waitForLeaders: true,

@@ -3,13 +3,16 @@
 // once (so memory stays bounded and `send` applies backpressure), and acks are reported in send order, so a caller can
 // confirm its source position (a CSV line, a Postgres LSN) only once everything before it is acknowledged.
 // Must never: report an ack out of order, or drop a message after a failed batch (the error surfaces on the next call).
-import { CompressionCodecs, CompressionTypes, type IHeaders, type Producer } from 'kafkajs';
+import kafkajs, { type CompressionTypes as CompressionType, type IHeaders, type Producer } from 'kafkajs';
 import SnappyCodec from 'kafkajs-snappy';
+
+// kafkajs is CommonJS: its codec registry is only reachable through the default export under ESM.
+const { CompressionCodecs, CompressionTypes } = kafkajs;
 import { DuckHouseError } from '../../shared/errors.js';
 
 export type Compression = 'gzip' | 'snappy' | 'none';
 
-const COMPRESSION: Record<Compression, CompressionTypes> = {
+const COMPRESSION: Record<Compression, CompressionType> = {
   gzip: CompressionTypes.GZIP,
   snappy: CompressionTypes.Snappy,
   none: CompressionTypes.None,
@@ -18,7 +21,7 @@ const COMPRESSION: Record<Compression, CompressionTypes> = {
 let snappyRegistered = false;
 function registerCodecs(): void {
   if (snappyRegistered) return;
-  CompressionCodecs[CompressionTypes.Snappy] = SnappyCodec as unknown as (typeof CompressionCodecs)[CompressionTypes.Snappy];
+  (CompressionCodecs as Record<number, unknown>)[CompressionTypes.Snappy] = SnappyCodec;
   snappyRegistered = true;
 }
 
@@ -58,7 +61,7 @@ export class KafkaSender {
   private readonly batchMessages: number;
   private readonly batchBytes: number;
   private readonly maxInFlight: number;
-  private readonly compression: CompressionTypes;
+  private readonly compression: CompressionType;
   private pending: OutgoingMessage[] = [];
   private pendingBytes = 0;
   private pendingCallbacks: AckCallback[] = [];

@@ -1,0 +1,118 @@
+// One CSV record → a keyed, Avro-encoded change envelope, or the reason it is rejected (wrong column count, a value
+// that does not parse as its column type, an empty key column, an unknown op). Also where a CSV input comes from: a
+// file, or stdin spooled to a temporary file, with its SHA-256 and size.
+// Must never: coerce a value that does not parse (it is rejected), or send a keyed row without its key.
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Transform } from 'node:stream';
+import { typeToString } from '../../catalog/spec/types.js';
+import type { ChangeEvent, SourceInfo } from '../../schemas/envelope.js';
+import { type CachedSchema, SchemaCache } from '../../schemas/registry.js';
+import type { DeadLetterKind } from '../dead-letter.js';
+import type { CsvRecord } from './csv-reader.js';
+import type { CsvSchema } from './csv-schema.js';
+
+export interface CsvInput {
+  /** The file read (a temporary copy for stdin). */
+  path: string;
+  /** How it is named in messages, dead letters and the ledger. */
+  name: string;
+  sha256: string;
+  bytes: number;
+}
+
+/** Hashes a file, or spools stdin (`-`) to a temporary file while hashing it. */
+export async function prepareCsvInput(fileOrDash: string, stdin: NodeJS.ReadableStream = process.stdin): Promise<CsvInput> {
+  const hash = createHash('sha256');
+  const hasher = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      hash.update(chunk);
+      callback(null, chunk);
+    },
+  });
+  if (fileOrDash === '-') {
+    const dir = await mkdtemp(path.join(tmpdir(), 'duckhouse-stdin-'));
+    const spool = path.join(dir, 'stdin.csv');
+    await pipeline(stdin, hasher, createWriteStream(spool));
+    return { path: spool, name: 'stdin', sha256: hash.digest('hex'), bytes: (await stat(spool)).size };
+  }
+  const info = await stat(fileOrDash);
+  await pipeline(createReadStream(fileOrDash), hasher, async function* (source) {
+    for await (const _ of source) yield* [];
+  });
+  return { path: fileOrDash, name: path.basename(fileOrDash), sha256: hash.digest('hex'), bytes: info.size };
+}
+
+export type RowOutcome =
+  | { ok: true; key: Buffer | null; value: Buffer; delete: boolean }
+  | { ok: false; letter: { kind: DeadLetterKind; message: string; column?: string } };
+
+const UPSERT_OPS = new Set(['', 'c', 'u', 'r', 'i', 'insert', 'update', 'upsert', 'create']);
+const DELETE_OPS = new Set(['d', 'delete']);
+
+export class RowEncoder {
+  private readonly width: number;
+  private readonly absent: Record<string, null>;
+
+  constructor(
+    private readonly schema: CsvSchema,
+    private readonly valueSchema: CachedSchema,
+    private readonly keySchema: CachedSchema | undefined,
+    private readonly source: SourceInfo,
+    private readonly nullValue: string,
+  ) {
+    this.width = schema.columns.length + (schema.opColumn ? 1 : 0);
+    this.absent = Object.fromEntries(schema.absent.map((name) => [name, null]));
+  }
+
+  encode(record: CsvRecord): RowOutcome {
+    const fields = record.fields;
+    if (fields.length !== this.width) {
+      return { ok: false, letter: { kind: 'csv-column-count', message: `expected ${this.width} columns (as in the header), found ${fields.length}` } };
+    }
+    let isDelete = false;
+    if (this.schema.opColumn) {
+      const op = (fields[this.schema.opColumn.index] ?? '').trim().toLowerCase();
+      if (DELETE_OPS.has(op)) isDelete = true;
+      else if (!UPSERT_OPS.has(op)) {
+        return { ok: false, letter: { kind: 'csv-op', column: this.schema.opColumn.header, message: `op column "${this.schema.opColumn.header}": expected d/delete for a delete or c/u/insert/update/upsert (or empty) for an upsert, found ${JSON.stringify(op)}` } };
+      }
+    }
+    const row: Record<string, unknown> = { ...this.absent };
+    for (const column of this.schema.columns) {
+      const text = fields[column.index]!;
+      if (text === this.nullValue) {
+        if (column.required) {
+          const isKey = this.schema.keyColumns.includes(column);
+          return { ok: false, letter: { kind: isKey ? 'csv-key-missing' : 'csv-value', column: column.header, message: `${isKey ? 'key ' : 'required '}column "${column.header}" is empty` } };
+        }
+        row[column.name] = null;
+        continue;
+      }
+      const parsed = column.parse(text);
+      if (!parsed.ok) {
+        return { ok: false, letter: { kind: 'csv-value', column: column.header, message: `column "${column.header}" (${typeToString(column.type)}): ${JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}…` : text)} ${parsed.reason}` } };
+      }
+      row[column.name] = parsed.value;
+    }
+    const event: ChangeEvent = {
+      before: isDelete ? row : null,
+      after: isDelete ? null : row,
+      source: { ...this.source, line: BigInt(record.line) },
+      op: isDelete ? 'd' : 'c',
+      ts_ms: BigInt(Date.now()),
+      unavailable_columns: null,
+    };
+    let key: Buffer | null = null;
+    if (this.keySchema) {
+      const keyValue: Record<string, unknown> = {};
+      for (const column of this.schema.keyColumns) keyValue[column.name] = row[column.name];
+      key = SchemaCache.encode(this.keySchema, keyValue);
+    }
+    return { ok: true, key, value: SchemaCache.encode(this.valueSchema, event), delete: isDelete };
+  }
+}

@@ -2,9 +2,9 @@
 // latest value says how far a file got: `started` with the last line Kafka acknowledged (a checkpoint to resume from),
 // or `completed` with its counts. Re-running a completed file is a no-op; re-running an interrupted one resumes.
 // Must never: record a line as acknowledged before Kafka acknowledged it (the caller passes only acked lines).
-import { randomBytes } from 'node:crypto';
 import type { Kafka, Producer } from 'kafkajs';
 import { ensureTopic } from '../kafka/client.js';
+import { readToEnd } from '../kafka/read-to-end.js';
 
 export interface FileLedgerEntry {
   status: 'started' | 'completed';
@@ -36,37 +36,10 @@ export class FileLedger {
 
   /** The latest entry for `key`, reading the (compacted) topic to its end; undefined when the file was never seen. */
   async lookup(key: string): Promise<FileLedgerEntry | undefined> {
-    const admin = this.kafka.admin();
-    await admin.connect();
-    let ends: { partition: number; high: string; low: string }[];
-    try {
-      ends = (await admin.fetchTopicOffsets(this.topic)).map((o) => ({ partition: o.partition, high: o.high, low: o.low }));
-    } finally {
-      await admin.disconnect();
-    }
-    const remaining = new Map(ends.filter((e) => BigInt(e.high) > BigInt(e.low)).map((e) => [e.partition, BigInt(e.high) - 1n]));
-    if (remaining.size === 0) return undefined;
     let found: FileLedgerEntry | undefined;
-    const consumer = this.kafka.consumer({ groupId: `duckhouse-ledger-${randomBytes(6).toString('hex')}` });
-    await consumer.connect();
-    try {
-      await consumer.subscribe({ topic: this.topic, fromBeginning: true });
-      await new Promise<void>((resolve, reject) => {
-        consumer
-          .run({
-            autoCommit: false,
-            eachMessage: async ({ partition, message }) => {
-              if (message.key?.toString() === key) found = message.value ? (JSON.parse(message.value.toString()) as FileLedgerEntry) : undefined;
-              const last = remaining.get(partition);
-              if (last !== undefined && BigInt(message.offset) >= last) remaining.delete(partition);
-              if (remaining.size === 0) resolve();
-            },
-          })
-          .catch(reject);
-      });
-    } finally {
-      await consumer.disconnect();
-    }
+    await readToEnd(this.kafka, this.topic, ({ message }) => {
+      if (message.key?.toString() === key) found = message.value ? (JSON.parse(message.value.toString()) as FileLedgerEntry) : undefined;
+    });
     return found;
   }
 

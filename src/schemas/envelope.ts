@@ -180,9 +180,12 @@ export function validateChangeEvent(event: ChangeEvent, where: string): void {
  * Postgres. Debezium's `sequence` is `["<last commit lsn>","<lsn>"]`; DuckHouse's CDC producer adds a third element,
  * the event's index within one WAL change (a primary-key change is a delete at index 0 and a create at index 1), so
  * every event of a partition has its own position. Falls back to [lsn, lsn, 0]; null when the source has no order
- * (snapshot rows and CSV lines are never dropped by position).
+ * (snapshot rows — every one shares the slot's LSN — and CSV lines are never dropped by position). Debezium's own
+ * events can share a position (a key change's delete and create): the sink drops only events strictly below the
+ * position it committed.
  */
 export function sourcePosition(source: SourceInfo): [bigint, bigint, bigint] | null {
+  if (source.snapshot !== null && source.snapshot !== 'false') return null;
   if (source.sequence) {
     try {
       const parsed = JSON.parse(source.sequence) as unknown;

@@ -43,6 +43,19 @@ function longLittleEndian(value: bigint): Uint8Array {
 
 /** The minimum number of bytes holding `value` in big-endian two's complement (the spec's decimal hash input). */
 export function minimalTwosComplement(value: bigint): Uint8Array {
+  const small = Number(value);
+  if (small >= -(2 ** 47) && small < 2 ** 47) {
+    // Exact in double arithmetic: the common case (decimals of up to 14 digits) without bigint shifts.
+    let length = 1;
+    while (small < -(2 ** (8 * length - 1)) || small >= 2 ** (8 * length - 1)) length++;
+    const bytes = new Uint8Array(length);
+    let v = small < 0 ? small + 2 ** (8 * length) : small;
+    for (let i = length - 1; i >= 0; i--) {
+      bytes[i] = v % 256;
+      v = Math.floor(v / 256);
+    }
+    return bytes;
+  }
   let length = 1;
   while (value < -(1n << BigInt(8 * length - 1)) || value >= 1n << BigInt(8 * length - 1)) length++;
   const bytes = new Uint8Array(length);

@@ -9,13 +9,14 @@ import type { Kafka } from 'kafkajs';
 import { avroNamespace, type ChangeEvent, emptySource, envelopeAvroSchema, rowSchemaOfEnvelope } from '../../schemas/envelope.js';
 import { keySubject, latestAvro, SchemaCache, valueSubject } from '../../schemas/registry.js';
 import { DataInvalidError, DuckHouseError } from '../../shared/errors.js';
-import { deadLetter, type DeadLetter, deadLetterMessage } from '../dead-letter.js';
+import { type DeadLetter, deadLetterMessage } from '../dead-letter.js';
 import { createProducer, dlqTopic, ensureTopic, tableTopic } from '../kafka/client.js';
 import { type Compression, KafkaSender } from '../kafka/sender.js';
 import { readCsv } from './csv-reader.js';
+import { encodeInWorker, type EncodeJob, ITEM_DEAD_LETTER, ITEM_DELETE } from './encode-worker.js';
 import { csvSchema } from './csv-schema.js';
 import { FileLedger, type FileLedgerEntry, ledgerKey, ledgerTopic } from './file-ledger.js';
-import { type CsvInput, type RowOutcome, RowEncoder } from './row-encoder.js';
+import type { CsvInput } from './row-encoder.js';
 
 export interface CsvProduceOptions {
   input: CsvInput;
@@ -130,7 +131,22 @@ export async function produceCsv(kafka: Kafka, registry: SchemaRegistry, options
     await ensureTopic(kafka, dlq, { partitions: 1 });
 
     const source = { ...emptySource('csv', prefix, 'csv', BigInt(now().getTime())), schema: options.namespace, table: options.table, file: fileName, file_sha256: sha256 };
-    const encoder = new RowEncoder(schema, valueSchema, keySchema, { ...source }, options.nullValue ?? '');
+    const job: EncodeJob = {
+      file,
+      fileName,
+      sha256,
+      table: tableName,
+      delimiter: options.delimiter ?? ',',
+      nullValue: options.nullValue ?? '',
+      resumeAfter,
+      columns: schema.columns.map(({ parse: _parse, ...column }) => column),
+      keyNames: schema.keyColumns.map((c) => c.name),
+      opColumn: schema.opColumn,
+      absent: schema.absent,
+      valueSchema: { id: valueSchema.id, schema: valueSchema.schema },
+      keySchema: keySchema ? { id: keySchema.id, schema: keySchema.schema } : undefined,
+      source,
+    };
     const sender = new KafkaSender(producer, { compression: options.compression ?? 'gzip' });
     const counts = { rows: 0, sent: 0, deletes: 0, rejected: 0, bytesRead: 0 };
     let ackedLine = resumeAfter;
@@ -145,47 +161,41 @@ export async function produceCsv(kafka: Kafka, registry: SchemaRegistry, options
     let lastProgress = 0;
     const progress = (): CsvProgress => ({ ...counts, totalBytes, seconds: (Date.now() - started) / 1000 });
 
-    const reject = async (letter: DeadLetter): Promise<void> => {
-      counts.rejected++;
-      options.onReject?.(letter);
-      const line = letter.line ?? 0;
-      await sender.send({ topic: dlq, ...deadLetterMessage(letter) }, () => {
-        ackedLine = Math.max(ackedLine, line);
-        ackedRejected++;
-      });
-    };
-    for await (const chunk of readCsv(file, { delimiter: options.delimiter })) {
-      counts.bytesRead = chunk.bytesRead;
-      // Records and rejects in line order, so acknowledged lines form a prefix of the file (the resume point).
-      let r = 0;
-      let b = 0;
-      while (r < chunk.records.length || b < chunk.rejects.length) {
-        const record = chunk.records[r];
-        const bad = chunk.rejects[b];
-        if (bad && (!record || bad.line < record.line)) {
-          b++;
-          if (bad.line <= resumeAfter) continue;
-          counts.rows++;
-          const kind = bad.reason.startsWith('invalid UTF-8') ? 'csv-encoding' : 'csv-malformed';
-          await reject(deadLetter({ kind, message: `${fileName}:${bad.line}: ${bad.reason}`, table: tableName, file: fileName, file_sha256: sha256, line: bad.line, raw: bad.raw }, now()));
-          continue;
-        }
-        r++;
-        if (!record || record.line === 1 || record.line <= resumeAfter) continue;
-        counts.rows++;
-        const outcome: RowOutcome = encoder.encode(record);
-        if (outcome.ok) {
-          counts.sent++;
-          if (outcome.delete) counts.deletes++;
-          const line = record.line;
-          await sender.send({ topic, key: outcome.key, value: outcome.value }, () => {
-            ackedLine = Math.max(ackedLine, line);
-            ackedSent++;
-          });
+    // The worker thread parses and encodes; this thread sends, in line order, so acknowledged lines form a prefix.
+    for await (const batch of encodeInWorker(job)) {
+      counts.bytesRead = batch.bytesRead;
+      const letters = new Map(batch.letters);
+      const data = Buffer.from(batch.data.buffer, batch.data.byteOffset, batch.data.byteLength);
+      const { kinds, lines, bounds } = batch;
+      let sent = 0;
+      let rejected = 0;
+      for (let i = 0; i < kinds.length; i++) {
+        const keyLength = bounds[4 * i + 1]!;
+        const keyBytes = keyLength < 0 ? null : data.subarray(bounds[4 * i]!, bounds[4 * i]! + keyLength);
+        const value = data.subarray(bounds[4 * i + 2]!, bounds[4 * i + 2]! + bounds[4 * i + 3]!);
+        let wait: Promise<void> | undefined;
+        if (kinds[i] === ITEM_DEAD_LETTER) {
+          rejected++;
+          const letter = letters.get(i)!;
+          options.onReject?.(letter);
+          wait = sender.send({ topic: dlq, key: keyBytes, value, headers: deadLetterMessage(letter).headers });
         } else {
-          await reject(deadLetter({ ...outcome.letter, message: `${fileName}:${record.line}: ${outcome.letter.message}`, table: tableName, file: fileName, file_sha256: sha256, line: record.line, raw: record.raw.replace(/^(?:\r?\n)+|\r?\n$/g, '') }, now()));
+          sent++;
+          if (kinds[i] === ITEM_DELETE) counts.deletes++;
+          wait = sender.send({ topic, key: keyBytes, value });
         }
+        if (wait) await wait;
       }
+      counts.rows += kinds.length;
+      counts.sent += sent;
+      counts.rejected += rejected;
+      // Acks come in send order: once the batch's last message is acknowledged, all its lines are.
+      const lastLine = lines[lines.length - 1] ?? ackedLine;
+      sender.onAcked(() => {
+        ackedLine = Math.max(ackedLine, lastLine);
+        ackedSent += sent;
+        ackedRejected += rejected;
+      });
       const t = Date.now();
       if (t - lastCheckpoint >= CHECKPOINT_MS) {
         lastCheckpoint = t;

@@ -3,7 +3,7 @@
 // its line and reason, and reading resumes at the next physical line with a fresh parser, so no good record after
 // it is lost (csv-parse's own skip mode mis-parses the records that follow a bad quote).
 // Must never: drop a record silently, or hold more than one chunk plus one record in memory.
-import { createReadStream } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { isUtf8 } from 'node:buffer';
 import { Parser, type CsvError, type Info } from 'csv-parse';
@@ -23,8 +23,9 @@ export interface CsvRecord {
   /** First and last physical line of the record (1-based; they differ when a quoted field holds line breaks). */
   line: number;
   endLine: number;
-  /** The record's text as read (for the dead-letter topic). */
-  raw: string;
+  /** Byte offsets of the record in the file, [start, end) (start may include blank lines before it); see recordBytes. */
+  start: number;
+  end: number;
 }
 
 export interface CsvReject {
@@ -99,6 +100,20 @@ function countNewlines(text: string | Buffer): number {
 
 const clean = (raw: Buffer): Buffer => raw.subarray(0, raw.length - (raw.at(-1) === 0x0a ? (raw.at(-2) === 0x0d ? 2 : 1) : 0));
 
+/** The bytes of a record as they are in the file, without blank lines before it and its line end (for dead letters). */
+export function recordBytes(file: string, range: { start: number; end: number }): Buffer {
+  const fd = openSync(file, 'r');
+  try {
+    const buffer = Buffer.alloc(range.end - range.start);
+    readSync(fd, buffer, 0, buffer.length, range.start);
+    let skip = 0;
+    while (buffer[skip] === 0x0a || (buffer[skip] === 0x0d && buffer[skip + 1] === 0x0a)) skip += buffer[skip] === 0x0d ? 2 : 1;
+    return clean(buffer.subarray(skip));
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
  * Yields the file's records chunk by chunk. The first record is the header row (line 1). The caller consumes each
  * chunk before the next is read, which bounds memory.
@@ -113,31 +128,30 @@ export async function* readCsv(file: string, options: CsvReaderOptions = {}): As
     let failure: CsvError | undefined;
     let lastEndBytes = 0; // bytes of this segment consumed by complete records
     let lastEndLine = 0; // segment line of the last complete record
+    let lastEmpty = 0;
     let newlinesBefore = 0; // line breaks in the bytes of this segment written to the parser so far
     const invalidLines = new Set<number>();
     const parser = new Parser({
       delimiter: options.delimiter ?? ',',
       quote: options.quote ?? '"',
       bom: first,
-      info: true,
-      raw: true,
       relax_column_count: true,
       skip_empty_lines: true,
       skip_records_with_error: true,
       max_record_size: options.maxRecordBytes ?? 8 * 1024 * 1024,
-      on_record: (value: unknown, context: Info) => {
+      on_record: (record: string[], context: Info) => {
         if (failure) return null;
-        const { record, raw } = value as { record: string[]; raw: string };
-        // Line numbers from the raw text itself: leading blank lines, then the record's own line breaks.
-        const body = raw.replace(/^(?:\r?\n)+/, '');
-        const line = lineBase + lastEndLine + 1 + countNewlines(raw.slice(0, raw.length - body.length));
-        const endLine = line + countNewlines(body.replace(/\r?\n$/, ''));
+        const line = lineBase + lastEndLine + 1 + (context.empty_lines - lastEmpty);
+        let endLine = line;
+        for (const field of record) endLine += countNewlines(field);
+        const start = offset + lastEndBytes;
         lastEndBytes = context.bytes;
         lastEndLine = endLine - lineBase;
+        lastEmpty = context.empty_lines;
         let invalid = false;
         for (let l = line; l <= endLine && invalidLines.size > 0; l++) if (invalidLines.has(l)) invalid = true;
-        if (invalid) rejects.push({ line, reason: 'invalid UTF-8 (the file must be UTF-8 encoded)', raw: Buffer.from(raw) });
-        else records.push({ fields: record, line, endLine, raw });
+        if (invalid) rejects.push({ line, reason: 'invalid UTF-8 (the file must be UTF-8 encoded)', raw: recordBytes(file, { start, end: offset + context.bytes }) });
+        else records.push({ fields: record, line, endLine, start, end: offset + context.bytes });
         return null;
       },
     });

@@ -10,8 +10,10 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { typeToString } from '../../catalog/spec/types.js';
-import type { ChangeEvent, SourceInfo } from '../../schemas/envelope.js';
-import { type CachedSchema, SchemaCache } from '../../schemas/registry.js';
+import type avro from 'avsc';
+import { avroNumberLongCodec, encodeFramed } from '../../schemas/avro-codec.js';
+import type { SourceInfo } from '../../schemas/envelope.js';
+import type { CachedSchema } from '../../schemas/registry.js';
 import type { DeadLetterKind } from '../dead-letter.js';
 import type { CsvRecord } from './csv-reader.js';
 import type { CsvSchema } from './csv-schema.js';
@@ -54,12 +56,20 @@ export type RowOutcome =
 const UPSERT_OPS = new Set(['', 'c', 'u', 'r', 'i', 'insert', 'update', 'upsert', 'create']);
 const DELETE_OPS = new Set(['d', 'delete']);
 
+const LONG_KINDS = new Set(['long', 'time', 'timestamp', 'timestamptz']);
+const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
 export class RowEncoder {
   private readonly width: number;
   private readonly absent: Record<string, null>;
+  private readonly longColumns: Set<string>;
+  /** Writers taking JS numbers for longs (fast); the exact bigint writers are in valueSchema/keySchema. */
+  private readonly fastValue: avro.Type;
+  private readonly fastKey: avro.Type | undefined;
+  private readonly fastSource: Record<string, unknown>;
 
   constructor(
-    private readonly schema: CsvSchema,
+    private readonly schema: Pick<CsvSchema, 'columns' | 'keyColumns' | 'opColumn' | 'absent'>,
     private readonly valueSchema: CachedSchema,
     private readonly keySchema: CachedSchema | undefined,
     private readonly source: SourceInfo,
@@ -67,6 +77,10 @@ export class RowEncoder {
   ) {
     this.width = schema.columns.length + (schema.opColumn ? 1 : 0);
     this.absent = Object.fromEntries(schema.absent.map((name) => [name, null]));
+    this.longColumns = new Set(schema.columns.filter((c) => LONG_KINDS.has(c.type.kind)).map((c) => c.name));
+    this.fastValue = avroNumberLongCodec(valueSchema.schema);
+    this.fastKey = keySchema ? avroNumberLongCodec(keySchema.schema) : undefined;
+    this.fastSource = Object.fromEntries(Object.entries(source).map(([k, v]) => [k, typeof v === 'bigint' ? Number(v) : v]));
   }
 
   encode(record: CsvRecord): RowOutcome {
@@ -83,6 +97,7 @@ export class RowEncoder {
       }
     }
     const row: Record<string, unknown> = { ...this.absent };
+    let exact = false;
     for (const column of this.schema.columns) {
       const text = fields[column.index]!;
       if (text === this.nullValue) {
@@ -97,22 +112,30 @@ export class RowEncoder {
       if (!parsed.ok) {
         return { ok: false, letter: { kind: 'csv-value', column: column.header, message: `column "${column.header}" (${typeToString(column.type)}): ${JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}…` : text)} ${parsed.reason}` } };
       }
-      row[column.name] = parsed.value;
+      let value = parsed.value;
+      if (this.longColumns.has(column.name)) {
+        const long = value as bigint;
+        if (long >= -SAFE && long <= SAFE) value = Number(long);
+        else exact = true;
+      }
+      row[column.name] = value;
     }
-    const event: ChangeEvent = {
+    if (exact) for (const name of this.longColumns) if (typeof row[name] === 'number') row[name] = BigInt(row[name]);
+    const now = Date.now();
+    const event = {
       before: isDelete ? row : null,
       after: isDelete ? null : row,
-      source: { ...this.source, line: BigInt(record.line) },
+      source: exact ? { ...this.source, line: BigInt(record.line) } : { ...this.fastSource, line: record.line },
       op: isDelete ? 'd' : 'c',
-      ts_ms: BigInt(Date.now()),
+      ts_ms: exact ? BigInt(now) : now,
       unavailable_columns: null,
     };
     let key: Buffer | null = null;
     if (this.keySchema) {
       const keyValue: Record<string, unknown> = {};
       for (const column of this.schema.keyColumns) keyValue[column.name] = row[column.name];
-      key = SchemaCache.encode(this.keySchema, keyValue);
+      key = encodeFramed(exact ? this.keySchema.codec : this.fastKey!, this.keySchema.id, keyValue);
     }
-    return { ok: true, key, value: SchemaCache.encode(this.valueSchema, event), delete: isDelete };
+    return { ok: true, key, value: encodeFramed(exact ? this.valueSchema.codec : this.fastValue, this.valueSchema.id, event), delete: isDelete };
   }
 }

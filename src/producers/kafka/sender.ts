@@ -81,14 +81,29 @@ export class KafkaSender {
     this.compression = COMPRESSION[options.compression ?? 'gzip'];
   }
 
-  /** Queues one message; resolves when there is room for more (backpressure). `onAck` runs once it is acknowledged. */
-  async send(message: OutgoingMessage, onAck?: AckCallback): Promise<void> {
+  /**
+   * Queues one message. Returns a promise only when a batch was dispatched and the caller must wait for room
+   * (backpressure); `undefined` means keep going. `onAck` runs once the message is acknowledged.
+   */
+  send(message: OutgoingMessage, onAck?: AckCallback): Promise<void> | undefined {
     this.throwIfFailed();
     this.pending.push(message);
     this.pendingBytes += (message.key?.length ?? 0) + (message.value?.length ?? 0);
     if (onAck) this.pendingCallbacks.push(onAck);
     this.stats.sent++;
-    if (this.pending.length >= this.batchMessages || this.pendingBytes >= this.batchBytes) await this.dispatch();
+    if (this.pending.length >= this.batchMessages || this.pendingBytes >= this.batchBytes) return this.dispatch();
+    return undefined;
+  }
+
+  /** Runs `callback` once every message queued so far is acknowledged. */
+  onAcked(callback: AckCallback): void {
+    if (this.pending.length > 0) {
+      this.pendingCallbacks.push(callback);
+      return;
+    }
+    this.ackChain = this.ackChain.then(() => {
+      if (this.failure === undefined) callback();
+    });
   }
 
   /** Sends what is queued and waits until every message sent so far is acknowledged (then all callbacks have run). */
@@ -127,6 +142,8 @@ export class KafkaSender {
     const done = request.then(
       async () => {
         await previous;
+        // A batch before this one failed: its messages are not acknowledged, so nothing after it may count as such.
+        if (this.failure !== undefined) return;
         this.stats.acked += messages.length;
         this.stats.bytes += bytes;
         this.stats.batches++;

@@ -85,7 +85,7 @@ export interface TableDescription {
 
 /** Columns, NOT NULL and primary key of a table as the current snapshot of `client` sees them. */
 export async function describeTable(client: pg.Client, ref: TableRef, source: PgSource): Promise<TableDescription> {
-  const found = await client.query<{ oid: number; relkind: string; relreplident: string }>(
+  const found = await client.query<{ oid: number | string; relkind: string; relreplident: string }>(
     'select c.oid::int as oid, c.relkind, c.relreplident from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relname = $2',
     [ref.schema, ref.table],
   );
@@ -101,17 +101,19 @@ export async function describeTable(client: pg.Client, ref: TableRef, source: Pg
   if (row.relkind !== 'r') {
     throw new DuckHouseError('config', `${tableName(ref)} in Postgres at ${source.where}: expected an ordinary table, found relkind '${row.relkind}' (partitioned tables, views and foreign tables are not supported)`);
   }
-  const columns = await tableColumns(client, row.oid);
-  return { ref, oid: row.oid, replicaIdentity: row.relreplident, shape: { columns, primaryKey: await primaryKey(client, row.oid) } };
+  const oid = Number(row.oid);
+  const columns = await tableColumns(client, oid);
+  return { ref, oid, replicaIdentity: row.relreplident, shape: { columns, primaryKey: await primaryKey(client, oid) } };
 }
 
 /** Columns in attnum order. Generated columns are left out: pgoutput does not send them. */
 export async function tableColumns(client: pg.Client, oid: number): Promise<PgColumn[]> {
-  const result = await client.query<{ name: string; type_oid: number; typmod: number; not_null: boolean }>(
+  const result = await client.query<{ name: string; type_oid: number | string; typmod: number | string; not_null: boolean | string }>(
     "select a.attname as name, a.atttypid::int as type_oid, a.atttypmod as typmod, a.attnotnull as not_null from pg_attribute a where a.attrelid = $1 and a.attnum > 0 and not a.attisdropped and a.attgenerated = '' order by a.attnum",
     [oid],
   );
-  return result.rows.map((r) => ({ name: r.name, typeOid: r.type_oid, typeMod: r.typmod, notNull: r.not_null }));
+  // Values may arrive as text (the snapshot reader's connection does no type parsing): convert explicitly.
+  return result.rows.map((r) => ({ name: r.name, typeOid: Number(r.type_oid), typeMod: Number(r.typmod), notNull: r.not_null === true || String(r.not_null) === 't' }));
 }
 
 export async function primaryKey(client: pg.Client, oid: number): Promise<string[]> {

@@ -5,14 +5,15 @@
 // Must never: send an event of a table before the schema of its current shape is registered; drop an event without a
 // dead letter.
 import type { Logger } from 'pino';
-import { type AvroRecordSchema, avroNamespace, envelopeAvroSchema, rowSchemaOfEnvelope } from '../../schemas/envelope.js';
-import { type CachedSchema, keySubject, latestAvro, SchemaCache, valueSubject } from '../../schemas/registry.js';
+import { avroNamespace, envelopeAvroSchema } from '../../schemas/envelope.js';
+import { type CachedSchema, keySubject, SchemaCache, valueSubject } from '../../schemas/registry.js';
 import { deadLetter, deadLetterMessage } from '../dead-letter.js';
 import type { KafkaSender, OutgoingMessage } from '../kafka/sender.js';
 import type { Outgoing, TableContext } from './change-events.js';
 import { formatLsn } from './lsn.js';
 import { type TableRef, tableName } from './names.js';
 import { RowCodec, type TableShape } from './row-schema.js';
+import { registerUnchecked, RowSchemaHistory } from './schema-versions.js';
 
 export interface TableStats {
   snapshot: number;
@@ -53,7 +54,11 @@ export interface PublisherOptions {
 const emptyStats = (): TableStats => ({ snapshot: 0, inserts: 0, updates: 0, deletes: 0, truncates: 0, tombstones: 0, deadLetters: 0, schemaIds: [] });
 
 export class Publisher {
-  constructor(private readonly options: PublisherOptions) {}
+  private readonly history: RowSchemaHistory;
+
+  constructor(private readonly options: PublisherOptions) {
+    this.history = new RowSchemaHistory(options.cache.registry);
+  }
 
   get sender(): KafkaSender {
     return this.options.sender;
@@ -85,11 +90,9 @@ export class Publisher {
   private async register(topic: string, codec: RowCodec): Promise<{ value: CachedSchema; key: CachedSchema }> {
     const { cache } = this.options;
     const subject = valueSubject(topic);
-    const latest = await latestAvro(cache.registry, subject);
-    const previous = latest ? rowSchemaOfEnvelope(latest.schema as AvroRecordSchema, `schema registry subject ${subject}`) : undefined;
-    const { value, key } = codec.schemasFor(avroNamespace(topic), previous);
-    const valueSchema = await cache.register(subject, envelopeAvroSchema(value) as unknown as Record<string, unknown>);
-    const keySchema = await cache.register(keySubject(topic), key as unknown as Record<string, unknown>);
+    const row = await this.history.annotate(subject, codec.valueRecord(avroNamespace(topic)));
+    const valueSchema = await registerUnchecked(cache, subject, envelopeAvroSchema(row));
+    const keySchema = await registerUnchecked(cache, keySubject(topic), codec.keyRecord(row));
     return { value: valueSchema, key: keySchema };
   }
 

@@ -5,7 +5,7 @@
 // was not sent (unchanged TOAST, a key-only old tuple) into a silent real value without listing it as missing.
 import { DataInvalidError, SchemaIncompatibleError } from '../../shared/errors.js';
 import type { AvroFieldSchema, AvroRecordSchema, Row } from '../../schemas/envelope.js';
-import { highestAvroFieldId, LAST_FIELD_ID_ATTRIBUTE, withStableFieldIds } from '../../schemas/field-ids.js';
+import { highestAvroFieldId, LAST_FIELD_ID_ATTRIBUTE } from '../../schemas/field-ids.js';
 import { ICEBERG_FIELD_NAME, sanitizeAvroName } from '../../schemas/avro-iceberg.js';
 import { type PgValueCodec, valueCodec } from './pg-types.js';
 
@@ -86,20 +86,19 @@ export class RowCodec {
   }
 
   /**
-   * The value row with field ids continuing `previousValue` (the row of the value subject's latest registered version),
-   * and the key record made of the same fields (same ids). The key carries only its own columns' ids, so it stays the
-   * same schema (same registry id, same key bytes, same partition) when value columns come and go.
+   * The key record of an annotated value row: the key columns' fields with the value's ids. It carries only its own
+   * columns' ids, so it stays the same schema (same registry id, same key bytes, same partition) when value columns
+   * come and go.
    */
-  schemasFor(namespace: string, previousValue?: AvroRecordSchema): { value: AvroRecordSchema; key: AvroRecordSchema } {
-    const value = withStableFieldIds(this.valueRecord(namespace), previousValue);
-    const keyFields = this.keyColumns.map((c) => {
+  keyRecord(value: AvroRecordSchema): AvroRecordSchema {
+    const fields = this.keyColumns.map((c) => {
       const field = value.fields.find((f) => f.name === c.avroName);
       if (!field) throw new SchemaIncompatibleError(`${this.where}: key column ${c.pgName} missing from the value schema`);
       const { default: _default, ...rest } = field;
       return rest;
     });
-    const key: AvroRecordSchema = { type: 'record', name: 'Key', namespace, fields: keyFields };
-    return { value, key: { ...key, [LAST_FIELD_ID_ATTRIBUTE]: highestAvroFieldId(key) } };
+    const key: AvroRecordSchema = { type: 'record', name: 'Key', ...(value.namespace ? { namespace: value.namespace } : {}), fields };
+    return { ...key, [LAST_FIELD_ID_ATTRIBUTE]: highestAvroFieldId(key) };
   }
 
   /**
@@ -151,4 +150,21 @@ export class RowCodec {
       throw new DataInvalidError(`${this.where}: column ${column.pgName} (${column.codec.describe}): ${error.message}`, { cause: error, context: { column: column.pgName, raw } });
     }
   }
+}
+
+const ID_ATTRIBUTES = new Set(['field-id', 'element-id', 'key-id', 'value-id', LAST_FIELD_ID_ATTRIBUTE]);
+
+/** JSON of a schema node without field ids, with sorted keys: equal for two rows of the same shape. */
+function canonical(node: unknown): string {
+  if (Array.isArray(node)) return `[${node.map(canonical).join(',')}]`;
+  if (typeof node !== 'object' || node === null) return JSON.stringify(node);
+  const entries = Object.entries(node as Record<string, unknown>)
+    .filter(([k]) => !ID_ATTRIBUTES.has(k))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+}
+
+/** True when two row records have the same fields (names, types, order), whatever their field ids. */
+export function sameRowShape(a: AvroRecordSchema, b: AvroRecordSchema): boolean {
+  return canonical(a.fields) === canonical(b.fields);
 }

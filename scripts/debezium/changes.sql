@@ -2,7 +2,7 @@
 -- statement unless grouped in BEGIN/COMMIT. The TRUNCATE comes last: the capture stops once it has seen it.
 -- Inserts (op "c").
 INSERT INTO all_types VALUES
-  (10, 42, 7, 0.50, 100, 0.25, -1e300, true, 'ten', 'v10', repeat('toast-10 ', 300), decode(repeat('0a', 2100), 'hex'),
+  (10, 42, 7, 0.50, 100, 0.25, -1e300, true, 'ten', 'v10', repeat('toast-10 ', 300), decode(repeat('0a', 2100), 'hex'), ARRAY(SELECT generate_series(601, 1200)),
    '2000-01-01', '23:59:59.999999', '2000-01-01 00:00:00', '2000-01-01 00:00:00-05',
    '{"k": "v"}', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '\xdeadbeef', '{10,20}', '{"x"}');
 INSERT INTO all_types (id, c_text) VALUES (11, 'eleven');

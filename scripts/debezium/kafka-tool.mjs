@@ -7,6 +7,7 @@
 // Must never: touch topics outside <prefix>, or leave its consumer group behind.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
 
 const TIMEOUT_MS = 180_000;
@@ -18,8 +19,6 @@ function fail(message) {
   console.error(`kafka-tool: ${message}`);
   process.exit(1);
 }
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function withAdmin(fn) {
   const admin = kafka.admin();

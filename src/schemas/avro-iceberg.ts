@@ -1,152 +1,13 @@
 // Avro ⇄ Iceberg schema mapping. An Avro record schema as registered (raw JSON, with Iceberg's `field-id`,
 // `element-id`, `key-id`/`value-id` attributes when present) becomes an Iceberg Schema whose field ids stay stable
 // across versions; icebergToAvro goes back, writing those attributes. docs/schemas.md has the type table and id rules.
-// Also the id-assignment step shared with arrowToIceberg (assignFieldIds over drafts whose ids may be unknown).
 // PURE: no IO. Must never: give a field a fresh id while it has an old one (attribute, or its name or an alias in
 // `previous`), give one id to two fields, or accept an Avro type whose values the sink could not keep exactly.
 import type { Schema } from '../catalog/spec/schema.js';
-import { highestFieldId, indexById, indexByName, validateSchema } from '../catalog/spec/schema.js';
 import type { IcebergType, NestedField, PrimitiveType } from '../catalog/spec/types.js';
 import { SchemaIncompatibleError } from '../shared/errors.js';
 import type { AvroFieldSchema, AvroRecordSchema } from './envelope.js';
-
-// ---- drafts: Iceberg types whose ids may still be unknown ----
-
-export interface DraftField {
-  id?: number;
-  name: string;
-  /** Former names (Avro `aliases`): matched against `previous` when the name is not found there. */
-  aliases?: readonly string[];
-  required: boolean;
-  type: DraftType;
-  doc?: string;
-}
-export type DraftType =
-  | PrimitiveType
-  | { kind: 'struct'; fields: DraftField[] }
-  | { kind: 'list'; elementId?: number; elementRequired: boolean; element: DraftType }
-  | { kind: 'map'; keyId?: number; key: DraftType; valueId?: number; valueRequired: boolean; value: DraftType };
-
-export interface FieldIdOptions {
-  /** The table's current schema: fields found there by name (or alias) keep their ids. */
-  previous?: Schema;
-  /** The table's last-column-id; fresh ids start above it. Default: the highest id in `previous`, or 0. */
-  lastColumnId?: number;
-  /** Dotted names of the key columns. */
-  identifierFields?: string[];
-  /** Names the schema in error messages, e.g. `topic orders, schema id 7`. */
-  where?: string;
-}
-
-/**
- * Turns drafts into a validated Schema: explicit ids stay; a field without one takes the id of the field with its name
- * (else one of its aliases) at the same place in `previous`, list elements and map keys/values take the previous
- * one's ids; the rest get fresh ids above lastColumnId, top-level fields first (as buildSchema numbers a new table).
- */
-export function assignFieldIds(fields: readonly DraftField[], options: FieldIdOptions = {}): { schema: Schema; lastColumnId: number } {
-  const where = options.where ?? 'schema';
-  const fail = (message: string): never => {
-    throw new SchemaIncompatibleError(`${where}: ${message}`, { context: { where } });
-  };
-  const draft = structuredClone(fields) as DraftField[];
-  const taken = new Map<number, string>();
-  const claim = (id: number | undefined, path: string): void => {
-    if (id === undefined) return;
-    const other = taken.get(id);
-    if (other !== undefined) fail(`field id ${id} is given to both "${other}" and "${path}"`);
-    taken.set(id, path);
-  };
-  visitIds(draft, '', claim);
-  const previous = options.previous ? indexById(options.previous) : new Map<number, { field: NestedField }>();
-  const previousType = (id: number | undefined): IcebergType | undefined => (id === undefined ? undefined : previous.get(id)?.field.type);
-  const inherit = (id: number | undefined, path: string): number | undefined => {
-    if (id === undefined || taken.has(id)) return undefined;
-    claim(id, path);
-    return id;
-  };
-  const match = (type: DraftType, before: IcebergType | undefined, path: string): void => {
-    if (type.kind === 'struct') {
-      const old = before?.kind === 'struct' ? before.fields : (before === undefined ? options.previous?.fields : undefined) ?? [];
-      for (const field of type.fields) {
-        const at = path ? `${path}.${field.name}` : field.name;
-        for (const name of field.id === undefined ? [field.name, ...(field.aliases ?? [])] : []) {
-          field.id = inherit(old.find((f) => f.name === name)?.id, at);
-          if (field.id !== undefined) break;
-        }
-        match(field.type, previousType(field.id), at);
-      }
-    } else if (type.kind === 'list') {
-      type.elementId ??= inherit(before?.kind === 'list' ? before.elementId : undefined, `${path}.element`);
-      match(type.element, previousType(type.elementId), `${path}.element`);
-    } else if (type.kind === 'map') {
-      type.keyId ??= inherit(before?.kind === 'map' ? before.keyId : undefined, `${path}.key`);
-      type.valueId ??= inherit(before?.kind === 'map' ? before.valueId : undefined, `${path}.value`);
-      match(type.key, previousType(type.keyId), `${path}.key`);
-      match(type.value, previousType(type.valueId), `${path}.value`);
-    }
-  };
-  // The root: `before` undefined means "the previous schema's top level".
-  match({ kind: 'struct', fields: draft }, undefined, '');
-
-  let next = Math.max(options.lastColumnId ?? 0, options.previous ? highestFieldId(options.previous) : 0);
-  const fresh = (): number => {
-    do next++; while (taken.has(next));
-    taken.set(next, '');
-    return next;
-  };
-  const finishStruct = (list: readonly DraftField[]): NestedField[] => {
-    const ids = list.map((f) => f.id ?? fresh());
-    return list.map((f, i) => ({ id: ids[i]!, name: f.name, required: f.required, type: finishType(f.type), ...(f.doc === undefined ? {} : { doc: f.doc }) }));
-  };
-  const finishType = (type: DraftType): IcebergType => {
-    switch (type.kind) {
-      case 'struct':
-        return { kind: 'struct', fields: finishStruct(type.fields) };
-      case 'list': {
-        const elementId = type.elementId ?? fresh();
-        return { kind: 'list', elementId, elementRequired: type.elementRequired, element: finishType(type.element) };
-      }
-      case 'map': {
-        const keyId = type.keyId ?? fresh();
-        const valueId = type.valueId ?? fresh();
-        return { kind: 'map', keyId, key: finishType(type.key), valueId, valueRequired: type.valueRequired, value: finishType(type.value) };
-      }
-      default:
-        return type;
-    }
-  };
-  const built: Schema = { schemaId: options.previous?.schemaId ?? 0, identifierFieldIds: [], fields: finishStruct(draft) };
-  const names = indexByName(built);
-  const identifierFieldIds = (options.identifierFields ?? []).map((name) => names.get(name) ?? fail(`identifier field "${name}" is not in the schema; fields: ${[...names.keys()].join(', ')}`));
-  const schema: Schema = { ...built, identifierFieldIds };
-  try {
-    validateSchema(schema, where);
-  } catch (error) {
-    throw new SchemaIncompatibleError((error as Error).message, { cause: error, context: { where } });
-  }
-  return { schema, lastColumnId: Math.max(next, highestFieldId(schema)) };
-}
-
-function visitIds(fields: readonly DraftField[], path: string, visit: (id: number | undefined, path: string) => void): void {
-  const visitType = (type: DraftType, at: string): void => {
-    if (type.kind === 'struct') visitIds(type.fields, at, visit);
-    if (type.kind === 'list') {
-      visit(type.elementId, `${at}.element`);
-      visitType(type.element, `${at}.element`);
-    }
-    if (type.kind === 'map') {
-      visit(type.keyId, `${at}.key`);
-      visit(type.valueId, `${at}.value`);
-      visitType(type.key, `${at}.key`);
-      visitType(type.value, `${at}.value`);
-    }
-  };
-  for (const field of fields) {
-    const at = path ? `${path}.${field.name}` : field.name;
-    visit(field.id, at);
-    visitType(field.type, at);
-  }
-}
+import { assignFieldIds, type DraftField, type DraftType, type FieldIdOptions } from './field-ids.js';
 
 // ---- Avro → Iceberg ----
 
@@ -162,14 +23,17 @@ export const ICEBERG_FIELD_NAME = 'iceberg-field-name';
  * type on a type it does not fit, and decimals wider than 38 digits. Unknown logical types are ignored (Avro spec).
  */
 export function avroToIceberg(record: AvroRecordSchema, options: FieldIdOptions = {}): { schema: Schema; lastColumnId: number } {
-  const reader = new AvroReader(options.where ?? `Avro record ${record.name}`);
-  if (!isObject(record) || record.type !== 'record') reader.fail('', `expected an Avro record schema, found ${JSON.stringify(record)?.slice(0, 80)}`);
+  const where = options.where ?? `Avro record ${isObject(record) ? String(record.name) : '?'}`;
+  const reader = new AvroReader(where);
+  if (!isObject(record) || record.type !== 'record') reader.fail('', `expected an Avro record schema, found ${describe(record)}`);
   const struct = reader.type(record, '', undefined, false);
-  return assignFieldIds((struct as { fields: DraftField[] }).fields, { ...options, where: options.where ?? `Avro record ${record.name}` });
+  return assignFieldIds((struct as { fields: DraftField[] }).fields, { ...options, where });
 }
 
 class AvroReader {
   private readonly named = new Map<string, Json>();
+  /** Each definition's full name and the namespace its children resolve names in (where it was written). */
+  private readonly defined = new WeakMap<Json, { full: string; space: string | undefined }>();
   private readonly open = new Set<string>();
   constructor(private readonly where: string) {}
 
@@ -224,16 +88,18 @@ class AvroReader {
     }
   }
 
-  /** Registers a named type; returns the namespace its own children resolve names in. */
-  private define(schema: Json, ns: string | undefined, path: string): string | undefined {
+  /** Registers a named type (once: a reference keeps the namespace of its definition). */
+  private define(schema: Json, ns: string | undefined, path: string): { full: string; space: string | undefined } {
+    const known = this.defined.get(schema);
+    if (known) return known;
     const name = schema.name;
     if (typeof name !== 'string' || name === '') return this.fail(path, `a ${String(schema.type)} needs a name, found ${describe(name)}`);
     const space = name.includes('.') ? name.slice(0, name.lastIndexOf('.')) : typeof schema.namespace === 'string' ? schema.namespace || undefined : ns;
     const full = name.includes('.') ? name : space ? `${space}.${name}` : name;
-    const seen = this.named.get(full);
-    if (seen !== undefined && seen !== schema) this.fail(path, `the name ${full} is defined twice`);
+    if (this.named.has(full)) this.fail(path, `the name ${full} is defined twice`);
     this.named.set(full, schema);
-    return space;
+    this.defined.set(schema, { full, space });
+    return { full, space };
   }
 
   private lookup(name: string, ns: string | undefined, path: string): Json {
@@ -241,13 +107,7 @@ class AvroReader {
     return found ?? this.fail(path, `unknown type name "${name}"${ns ? ` (namespace ${ns})` : ''}; known names: ${[...this.named.keys()].join(', ') || 'none'}`);
   }
 
-  private fullName(schema: Json, ns: string | undefined): string {
-    const name = String(schema.name);
-    return name.includes('.') || !ns ? name : `${ns}.${name}`;
-  }
-
-  private record(schema: Json, ns: string | undefined, path: string, skipIds: boolean): DraftType {
-    const full = this.fullName(schema, ns);
+  private record(schema: Json, { full, space: ns }: { full: string; space: string | undefined }, path: string, skipIds: boolean): DraftType {
     if (this.open.has(full)) this.fail(path, `record ${full} contains itself: Iceberg schemas cannot be recursive`);
     if (!Array.isArray(schema.fields)) this.fail(path, `record ${full} needs a "fields" array`);
     this.open.add(full);
@@ -272,9 +132,8 @@ class AvroReader {
     const key = fields.find((f) => f.name === 'key');
     const value = fields.find((f) => f.name === 'value');
     if (!key || !value || fields.length !== 2) return this.fail(path, `logicalType "map" needs an array of records with fields "key" and "value", found items ${describe(items)}`);
-    const space = this.define(items as Json, ns, path);
+    const { full, space } = this.define(items as Json, ns, path);
     const again = skipIds || schema.items !== items; // referenced by name: ids belong to its definition
-    const full = this.fullName(items as Json, space);
     if (this.open.has(full)) this.fail(path, `record ${full} contains itself: Iceberg schemas cannot be recursive`);
     this.open.add(full);
     const k = this.position(key.type, `${path}.key`, space, again);
@@ -387,10 +246,15 @@ function optional(type: unknown, required: boolean): unknown {
   return required ? type : ['null', type];
 }
 
+/** The Avro name icebergToAvro (and the producers) give a field: its own when Avro allows it, else sanitized. */
+export function avroFieldName(name: string): string {
+  return AVRO_NAME.test(name) ? name : sanitizeAvroName(name);
+}
+
 function fieldToAvro(field: NestedField): AvroFieldSchema {
   const valid = AVRO_NAME.test(field.name);
   return {
-    name: valid ? field.name : sanitizeAvroName(field.name),
+    name: avroFieldName(field.name),
     type: optional(typeToAvro(field.type, field.id), field.required),
     ...(field.required ? {} : { default: null }),
     ...(field.doc === undefined ? {} : { doc: field.doc }),
@@ -399,28 +263,24 @@ function fieldToAvro(field: NestedField): AvroFieldSchema {
   };
 }
 
+/** Primitives whose Avro form is fixed (decimal and fixed[L] carry parameters). */
+const AVRO_PRIMITIVES: Partial<Record<IcebergType['kind'], unknown>> = {
+  boolean: 'boolean', int: 'int', long: 'long', float: 'float', double: 'double', string: 'string', binary: 'bytes',
+  date: { type: 'int', logicalType: 'date' },
+  time: { type: 'long', logicalType: 'time-micros' },
+  timestamp: { type: 'long', logicalType: 'local-timestamp-micros' },
+  timestamptz: { type: 'long', logicalType: 'timestamp-micros', 'adjust-to-utc': true },
+  timestamp_ns: { type: 'long', logicalType: 'local-timestamp-nanos' },
+  timestamptz_ns: { type: 'long', logicalType: 'timestamp-nanos', 'adjust-to-utc': true },
+  uuid: { type: 'string', logicalType: 'uuid' },
+};
+
 function typeToAvro(type: IcebergType, id: number): unknown {
+  const simple = AVRO_PRIMITIVES[type.kind];
+  if (simple !== undefined) return structuredClone(simple);
   switch (type.kind) {
-    case 'boolean': case 'int': case 'long': case 'float': case 'double': case 'string':
-      return type.kind;
-    case 'binary':
-      return 'bytes';
-    case 'date':
-      return { type: 'int', logicalType: 'date' };
-    case 'time':
-      return { type: 'long', logicalType: 'time-micros' };
-    case 'timestamp':
-      return { type: 'long', logicalType: 'local-timestamp-micros' };
-    case 'timestamptz':
-      return { type: 'long', logicalType: 'timestamp-micros', 'adjust-to-utc': true };
-    case 'timestamp_ns':
-      return { type: 'long', logicalType: 'local-timestamp-nanos' };
-    case 'timestamptz_ns':
-      return { type: 'long', logicalType: 'timestamp-nanos', 'adjust-to-utc': true };
     case 'decimal':
       return { type: 'bytes', logicalType: 'decimal', precision: type.precision, scale: type.scale };
-    case 'uuid':
-      return { type: 'string', logicalType: 'uuid' };
     case 'fixed':
       return { type: 'fixed', name: `fixed${id}`, size: type.length };
     case 'struct':

@@ -3,7 +3,11 @@
 // `duckhouse.last-field-id`, the highest id ever handed out for the subject. A new version reuses the id of the field
 // with the same name (or one of its Avro `aliases`) in the previous version and gives new fields fresh ids above the
 // last one, so a column dropped and added again never gets its old id back.
+// Also assignFieldIds: Iceberg field ids for draft schemas (from Avro or Arrow) against the table's previous schema.
 // PURE: no IO. Must never: reuse an id for a different field, or change the id of a field that kept its name.
+import type { Schema } from '../catalog/spec/schema.js';
+import { highestFieldId, indexById, indexByName, validateSchema } from '../catalog/spec/schema.js';
+import type { IcebergType, NestedField, PrimitiveType } from '../catalog/spec/types.js';
 import { SchemaIncompatibleError } from '../shared/errors.js';
 import type { AvroFieldSchema, AvroRecordSchema } from './envelope.js';
 
@@ -121,4 +125,143 @@ export function withStableFieldIds(next: AvroRecordSchema, previous?: AvroRecord
   };
   check(fields, '');
   return { ...next, fields, [LAST_FIELD_ID_ATTRIBUTE]: assigner.last };
+}
+
+// ---- drafts: Iceberg types whose ids may still be unknown ----
+
+export interface DraftField {
+  id?: number;
+  name: string;
+  /** Former names (Avro `aliases`): matched against `previous` when the name is not found there. */
+  aliases?: readonly string[];
+  required: boolean;
+  type: DraftType;
+  doc?: string;
+}
+export type DraftType =
+  | PrimitiveType
+  | { kind: 'struct'; fields: DraftField[] }
+  | { kind: 'list'; elementId?: number; elementRequired: boolean; element: DraftType }
+  | { kind: 'map'; keyId?: number; key: DraftType; valueId?: number; valueRequired: boolean; value: DraftType };
+
+export interface FieldIdOptions {
+  /** The table's current schema: fields found there by name (or alias) keep their ids. */
+  previous?: Schema;
+  /** The table's last-column-id; fresh ids start above it. Default: the highest id in `previous`, or 0. */
+  lastColumnId?: number;
+  /** Dotted names of the key columns. */
+  identifierFields?: string[];
+  /** Names the schema in error messages, e.g. `topic orders, schema id 7`. */
+  where?: string;
+}
+
+/**
+ * Turns drafts into a validated Schema: explicit ids stay; a field without one takes the id of the field with its name
+ * (else one of its aliases) at the same place in `previous`, list elements and map keys/values take the previous
+ * one's ids; the rest get fresh ids above lastColumnId, top-level fields first (as buildSchema numbers a new table).
+ */
+export function assignFieldIds(fields: readonly DraftField[], options: FieldIdOptions = {}): { schema: Schema; lastColumnId: number } {
+  const where = options.where ?? 'schema';
+  const fail = (message: string): never => {
+    throw new SchemaIncompatibleError(`${where}: ${message}`, { context: { where } });
+  };
+  const draft = structuredClone(fields) as DraftField[];
+  const taken = new Map<number, string>();
+  const claim = (id: number | undefined, path: string): void => {
+    if (id === undefined) return;
+    const other = taken.get(id);
+    if (other !== undefined) fail(`field id ${id} is given to both "${other}" and "${path}"`);
+    taken.set(id, path);
+  };
+  visitIds(draft, '', claim);
+  const previous: ReadonlyMap<number, { field: NestedField }> = options.previous ? indexById(options.previous) : new Map();
+  const previousType = (id: number | undefined): IcebergType | undefined => (id === undefined ? undefined : previous.get(id)?.field.type);
+  const inherit = (id: number | undefined, path: string): number | undefined => {
+    if (id === undefined || taken.has(id)) return undefined;
+    claim(id, path);
+    return id;
+  };
+  const matchStruct = (list: readonly DraftField[], old: readonly NestedField[], path: string): void => {
+    for (const field of list) {
+      const at = path ? `${path}.${field.name}` : field.name;
+      for (const name of field.id === undefined ? [field.name, ...(field.aliases ?? [])] : []) {
+        field.id = inherit(old.find((f) => f.name === name)?.id, at);
+        if (field.id !== undefined) break;
+      }
+      match(field.type, previousType(field.id), at);
+    }
+  };
+  const match = (type: DraftType, before: IcebergType | undefined, path: string): void => {
+    if (type.kind === 'struct') {
+      matchStruct(type.fields, before?.kind === 'struct' ? before.fields : [], path);
+    } else if (type.kind === 'list') {
+      type.elementId ??= inherit(before?.kind === 'list' ? before.elementId : undefined, `${path}.element`);
+      match(type.element, previousType(type.elementId), `${path}.element`);
+    } else if (type.kind === 'map') {
+      type.keyId ??= inherit(before?.kind === 'map' ? before.keyId : undefined, `${path}.key`);
+      type.valueId ??= inherit(before?.kind === 'map' ? before.valueId : undefined, `${path}.value`);
+      match(type.key, previousType(type.keyId), `${path}.key`);
+      match(type.value, previousType(type.valueId), `${path}.value`);
+    }
+  };
+  matchStruct(draft, options.previous?.fields ?? [], '');
+
+  let next = Math.max(options.lastColumnId ?? 0, options.previous ? highestFieldId(options.previous) : 0);
+  const fresh = (): number => {
+    do next++; while (taken.has(next));
+    taken.set(next, '');
+    return next;
+  };
+  const finishStruct = (list: readonly DraftField[]): NestedField[] => {
+    const ids = list.map((f) => f.id ?? fresh());
+    return list.map((f, i) => ({ id: ids[i]!, name: f.name, required: f.required, type: finishType(f.type), ...(f.doc === undefined ? {} : { doc: f.doc }) }));
+  };
+  const finishType = (type: DraftType): IcebergType => {
+    switch (type.kind) {
+      case 'struct':
+        return { kind: 'struct', fields: finishStruct(type.fields) };
+      case 'list': {
+        const elementId = type.elementId ?? fresh();
+        return { kind: 'list', elementId, elementRequired: type.elementRequired, element: finishType(type.element) };
+      }
+      case 'map': {
+        const keyId = type.keyId ?? fresh();
+        const valueId = type.valueId ?? fresh();
+        return { kind: 'map', keyId, key: finishType(type.key), valueId, valueRequired: type.valueRequired, value: finishType(type.value) };
+      }
+      default:
+        return type;
+    }
+  };
+  const built: Schema = { schemaId: 0, identifierFieldIds: [], fields: finishStruct(draft) };
+  const names = indexByName(built);
+  const identifierFieldIds = (options.identifierFields ?? []).map((name) => names.get(name) ?? fail(`identifier field "${name}" is not in the schema; fields: ${[...names.keys()].join(', ')}`));
+  const schema: Schema = { ...built, identifierFieldIds };
+  try {
+    validateSchema(schema, where);
+  } catch (error) {
+    throw new SchemaIncompatibleError((error as Error).message, { cause: error, context: { where } });
+  }
+  return { schema, lastColumnId: Math.max(next, highestFieldId(schema)) };
+}
+
+function visitIds(fields: readonly DraftField[], path: string, visit: (id: number | undefined, path: string) => void): void {
+  const visitType = (type: DraftType, at: string): void => {
+    if (type.kind === 'struct') visitIds(type.fields, at, visit);
+    if (type.kind === 'list') {
+      visit(type.elementId, `${at}.element`);
+      visitType(type.element, `${at}.element`);
+    }
+    if (type.kind === 'map') {
+      visit(type.keyId, `${at}.key`);
+      visit(type.valueId, `${at}.value`);
+      visitType(type.key, `${at}.key`);
+      visitType(type.value, `${at}.value`);
+    }
+  };
+  for (const field of fields) {
+    const at = path ? `${path}.${field.name}` : field.name;
+    visit(field.id, at);
+    visitType(field.type, at);
+  }
 }

@@ -120,7 +120,8 @@ async function memory(): Promise<void> {
     const size = (await stat(file)).size;
     console.log(`memory: ${rows.toLocaleString('en-US')} rows, ${(size / 1024 ** 3).toFixed(2)} GB`);
     const prefix = `benchmem${Date.now().toString(36)}`;
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src', 'bin', 'duckhouse.ts'), 'produce', 'csv', file, '--table', 'bench.big', '--key', 'id', '--topic-prefix', prefix, '--quiet'], { stdio: ['ignore', 'inherit', 'inherit'] });
+    // The compiled CLI, as users run it (`npm install` builds dist/; tsx would add its own memory).
+    const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'duckhouse.js'), 'produce', 'csv', file, '--table', 'bench.big', '--key', 'id', '--topic-prefix', prefix, '--quiet'], { stdio: ['ignore', 'inherit', 'inherit'] });
     let peak = 0;
     const poll = setInterval(() => {
       void readFile(`/proc/${child.pid}/status`, 'utf8').then(

@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { DuckHouseError, describeError } from '../shared/errors.js';
 import { silenceKnownWarnings } from '../shared/node-warnings.js';
+import { cdcCommand } from './cdc-command.js';
 import { demoCommand } from './demo-command.js';
 import { produceCommand } from './produce-command.js';
 import { stackCommand } from './stack-command.js';
@@ -17,6 +18,7 @@ const program = new Command('duckhouse')
 program.addCommand(stackCommand());
 program.addCommand(demoCommand());
 program.addCommand(produceCommand());
+program.addCommand(cdcCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -155,7 +155,8 @@ if (!isMainThread && (workerData as { csvEncodeJob?: EncodeJob } | null)?.csvEnc
 
 /** Main thread: runs `job` in a worker and yields its batches; the worker stays at most `maxAhead` batches ahead. */
 export async function* encodeInWorker(job: EncodeJob): AsyncGenerator<EncodedBatch> {
-  const worker = startModuleWorker(siblingModule(import.meta.url, 'encode-worker'), { csvEncodeJob: job });
+  // A small young generation keeps the worker's RSS down (measured: 16 MB is as fast as V8's default here).
+  const worker = startModuleWorker(siblingModule(import.meta.url, 'encode-worker'), { csvEncodeJob: job }, { maxYoungGenerationSizeMb: 16 });
   const queue: WorkerMessage[] = [];
   let wake: (() => void) | undefined;
   const push = (message: WorkerMessage): void => {

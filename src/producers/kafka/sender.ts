@@ -1,8 +1,11 @@
 // A batching sender on top of the idempotent kafkajs producer, shared by the CSV and CDC producers: messages are
-// grouped into compressed batches (by count, bytes or a short linger), at most `maxInFlight` batches wait for acks at
-// once (so memory stays bounded and `send` applies backpressure), and acks are reported in send order, so a caller can
-// confirm its source position (a CSV line, a Postgres LSN) only once everything before it is acknowledged.
-// Must never: report an ack out of order, or drop a message after a failed batch (the error surfaces on the next call).
+// grouped into compressed batches (by count or bytes; `flush` sends a partial one), exactly one batch is in flight
+// while the next one fills (kafkajs 2.2 can write a second concurrent sendBatch before the first: it awaits metadata
+// before taking the broker lock and the idempotent sequence numbers), `send` applies backpressure, and acks are
+// reported in send order, so a caller can confirm its source position (a CSV line, a Postgres LSN) only once
+// everything before it is acknowledged.
+// Must never: have two batches in flight, report an ack out of order, or count a message as acknowledged after a
+// failed batch (the error surfaces on the next call).
 import kafkajs, { type CompressionTypes as CompressionType, type IHeaders, type Producer } from 'kafkajs';
 import SnappyCodec from 'kafkajs-snappy';
 
@@ -36,13 +39,8 @@ export interface OutgoingMessage {
 export interface SenderOptions {
   /** Messages per batch (default 2,000). */
   batchMessages?: number;
-  /** Payload bytes per batch (default 1 MiB). */
+  /** Payload bytes per batch before compression (default 512 KiB: brokers refuse record batches over 1 MiB). */
   batchBytes?: number;
-  /**
-   * Batches sent but not yet acknowledged (default 1: kafkajs's idempotent producer can get sequence numbers out of
-   * order with concurrent requests). The next batch is still built while one is in flight.
-   */
-  maxInFlight?: number;
   compression?: Compression;
 }
 
@@ -60,12 +58,12 @@ export class KafkaSender {
   readonly stats: SenderStats = { sent: 0, acked: 0, bytes: 0, batches: 0 };
   private readonly batchMessages: number;
   private readonly batchBytes: number;
-  private readonly maxInFlight: number;
   private readonly compression: CompressionType;
   private pending: OutgoingMessage[] = [];
   private pendingBytes = 0;
   private pendingCallbacks: AckCallback[] = [];
-  private readonly inFlight: Promise<void>[] = [];
+  /** The batch in flight (settles, never rejects: failures are kept in `failure`). */
+  private inFlight: Promise<void> = Promise.resolve();
   /** The chain that reports acks in order: each batch's callbacks run after the previous batch's. */
   private ackChain: Promise<void> = Promise.resolve();
   private failure: unknown;
@@ -76,8 +74,7 @@ export class KafkaSender {
   ) {
     registerCodecs();
     this.batchMessages = options.batchMessages ?? 2000;
-    this.batchBytes = options.batchBytes ?? 1024 * 1024;
-    this.maxInFlight = options.maxInFlight ?? 1;
+    this.batchBytes = options.batchBytes ?? 512 * 1024;
     this.compression = COMPRESSION[options.compression ?? 'gzip'];
   }
 
@@ -109,7 +106,7 @@ export class KafkaSender {
   /** Sends what is queued and waits until every message sent so far is acknowledged (then all callbacks have run). */
   async flush(): Promise<void> {
     if (this.pending.length > 0) await this.dispatch();
-    await Promise.allSettled(this.inFlight);
+    await this.inFlight;
     await this.ackChain;
     this.throwIfFailed();
   }
@@ -120,6 +117,7 @@ export class KafkaSender {
     }
   }
 
+  /** Waits for the batch in flight to settle, then sends the queued messages as the next one (not awaiting its ack). */
   private async dispatch(): Promise<void> {
     const messages = this.pending;
     const callbacks = this.pendingCallbacks;
@@ -127,6 +125,8 @@ export class KafkaSender {
     this.pending = [];
     this.pendingCallbacks = [];
     this.pendingBytes = 0;
+    await this.inFlight;
+    this.throwIfFailed();
     const byTopic = new Map<string, { key: Buffer | null; value: Buffer | null; partition?: number; headers?: IHeaders }[]>();
     for (const m of messages) {
       let list = byTopic.get(m.topic);
@@ -154,9 +154,6 @@ export class KafkaSender {
       },
     );
     this.ackChain = done;
-    this.inFlight.push(done);
-    void done.finally(() => this.inFlight.splice(this.inFlight.indexOf(done), 1));
-    while (this.inFlight.length > this.maxInFlight) await Promise.race(this.inFlight);
-    this.throwIfFailed();
+    this.inFlight = done;
   }
 }

@@ -8,13 +8,14 @@ import { createRegistry, SchemaCache } from '../../schemas/registry.js';
 import { DuckHouseError } from '../../shared/errors.js';
 import { createLogger, type Logger } from '../../shared/logger.js';
 import { createKafka, createProducer, dlqTopic, ensureTopic, type Producer, tableTopic } from '../kafka/client.js';
-import { type Compression, KafkaSender } from '../kafka/sender.js';
+import type { Compression } from '../kafka/sender.js';
 import { type CdcState, readCdcState, stateMessage, stateTopic } from './cdc-state.js';
 import { checkCdcTable, checkWalLevel, connect, currentWalLsn, describeTable, dropSlot, ensurePublication, type PgSource, pgSource, type SlotInfo, slotInfo, slotInUseError, type TableDescription } from './catalog.js';
 import { formatLsn } from './lsn.js';
 import { checkSlotName, defaultReplicationNames, parseTableList, type TableRef, tableName } from './names.js';
 import { Publisher, type TableChannel, type TableStats } from './publisher.js';
 import { takeSnapshot } from './snapshot-run.js';
+import { SerialSender } from './serial-sender.js';
 import { ReplicationStream } from './stream.js';
 
 export interface CdcOptions {
@@ -126,7 +127,7 @@ export async function startCdc(options: CdcOptions): Promise<CdcHandle> {
     const producer: Producer = createProducer(kafka);
     await producer.connect();
     cleanups.push(() => producer.disconnect());
-    const sender = new KafkaSender(producer, { compression: options.compression ?? 'gzip' });
+    const sender = new SerialSender(producer, { compression: options.compression ?? 'gzip' });
     const cache = new SchemaCache(createRegistry({ url: options.registryUrl }));
     const topics = new Map<string, { topic: string; partitions: number }>();
     for (const ref of r.refs) {
@@ -225,14 +226,22 @@ export async function startCdc(options: CdcOptions): Promise<CdcHandle> {
       stop: () => {
         stopping ??= (async () => {
           if (progress) clearInterval(progress);
-          await stream.stop();
-          stats.lagBytes = await currentWalLsn(meta).then((lsn) => Number(lsn - stream.confirmedLsn), () => stats.lagBytes);
-          stats.phase = 'stopped';
-          const final = snapshotStats();
-          logger.info(summary(final), 'CDC producer stopped: everything acknowledged by Kafka is confirmed to Postgres');
-          await cleanup();
-          resolveDone();
-          return final;
+          try {
+            await stream.stop();
+            stats.lagBytes = await currentWalLsn(meta).then((lsn) => Number(lsn - stream.confirmedLsn), () => stats.lagBytes);
+            stats.phase = 'stopped';
+            const final = snapshotStats();
+            logger.info(summary(final), 'CDC producer stopped: everything acknowledged by Kafka is confirmed to Postgres');
+            return final;
+          } catch (error) {
+            stats.phase = 'failed';
+            logger.error({ err: error, ...summary(snapshotStats()) }, 'CDC producer failed while stopping: what Kafka did not acknowledge is not confirmed');
+            rejectDone(error instanceof Error ? error : new Error(String(error)));
+            throw error;
+          } finally {
+            await cleanup();
+            resolveDone();
+          }
         })();
         return stopping;
       },

@@ -51,6 +51,8 @@ export interface StreamOptions {
   onFatal: (error: Error) => void;
   /** How often to send a status update even when nothing changed (default 10 s). */
   statusIntervalMs?: number;
+  /** How long a commit's messages may wait for more to share their Kafka batch (default 5 ms). */
+  lingerMs?: number;
 }
 
 export interface StreamStats {
@@ -75,6 +77,7 @@ export class ReplicationStream {
   private statusTimer: NodeJS.Timeout | undefined;
   private lastStatusAt = 0;
   private heartbeatWaiters: (() => void)[] = [];
+  private flushTimer: NodeJS.Timeout | undefined;
   private subscription: Promise<unknown> | undefined;
 
   constructor(private readonly options: StreamOptions) {
@@ -158,6 +161,7 @@ export class ReplicationStream {
           this.tracker.commit(parseLsn(message.commitEndLsn ?? lsnText, 'Commit'));
           this.tx = undefined;
           this.stats.transactions++;
+          this.scheduleFlush();
           break;
         default:
           break;
@@ -167,6 +171,18 @@ export class ReplicationStream {
     } finally {
       this.handled++;
     }
+  }
+
+  /**
+   * The sender sends a batch when it is full; a committed transaction must not wait for that (its confirmation
+   * waits on the ack): within `lingerMs` of a commit, whatever is queued is sent. Commits of a burst share batches.
+   */
+  private scheduleFlush(): void {
+    if (this.flushTimer || this.tracker.pending === 0) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      this.options.publisher.sender.flush().catch((error: unknown) => this.fail(error instanceof Error ? error : new Error(String(error))));
+    }, this.options.lingerMs ?? 5);
   }
 
   private channel(relation: { relationOid: number; schema: string; name: string } | undefined): TableChannel | undefined {
@@ -235,21 +251,26 @@ export class ReplicationStream {
     if (this.stopping) return;
     this.stopping = true;
     await this.current;
-    if (!this.failed) {
-      await this.options.publisher.sender.flush();
-      // Ask for a reply: the keepalive that answers comes after Postgres processed the confirmation.
-      const answered = new Promise<void>((resolve) => {
-        this.heartbeatWaiters.push(resolve);
-        setTimeout(resolve, 3000).unref();
-      });
-      await this.sendStatus(true);
-      await answered;
+    try {
+      if (!this.failed) {
+        await this.options.publisher.sender.flush();
+        // Ask for a reply: the keepalive that answers comes after Postgres processed the confirmation.
+        const answered = new Promise<void>((resolve) => {
+          this.heartbeatWaiters.push(resolve);
+          setTimeout(resolve, 3000).unref();
+        });
+        await this.sendStatus(true);
+        await answered;
+      }
+    } finally {
+      await this.close();
     }
-    await this.close();
   }
 
   private async close(): Promise<void> {
     if (this.statusTimer) clearInterval(this.statusTimer);
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
     this.statusTimer = undefined;
     await this.service.stop().catch(() => undefined);
     await this.subscription?.catch(() => undefined);

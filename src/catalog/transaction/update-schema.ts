@@ -58,8 +58,7 @@ export function evolveSchema(schema: Schema, lastColumnId: number, changes: read
     if (!field) throw new SchemaIncompatibleError(`no column "${name}" in schema ${schema.schemaId}; columns: ${[...indexByName(current()).keys()].join(', ')}`);
     return field;
   };
-  // indexById returns fresh objects for list/map members; struct fields are the objects inside `fields`, so editing
-  // them in place edits the tree.
+  // Rebuilds the tree with the field `id` edited (or removed): struct fields, list elements and map keys/values.
   const replaceField = (id: number, edit: (f: MutableField) => NestedField | undefined): void => {
     const walk = (list: NestedField[]): NestedField[] => list.flatMap((f) => {
       if (f.id === id) {
@@ -68,7 +67,30 @@ export function evolveSchema(schema: Schema, lastColumnId: number, changes: read
       }
       return [{ ...f, type: walkType(f.type) }];
     });
-    const walkType = (type: IcebergType): IcebergType => (type.kind === 'struct' ? { kind: 'struct', fields: walk([...type.fields]) } : type);
+    // A list element or map key/value is edited as a pseudo field (its id, `element`/`key`/`value`, its nullability).
+    const member = (memberId: number, name: string, required: boolean, type: IcebergType): { required: boolean; type: IcebergType } => {
+      if (memberId !== id) return { required, type: walkType(type) };
+      const next = edit({ id: memberId, name, required, type });
+      if (!next) throw new SchemaIncompatibleError(`cannot drop the ${name} of a ${name === 'element' ? 'list' : 'map'}: drop the column that holds it`);
+      return { required: next.required, type: next.type };
+    };
+    const walkType = (type: IcebergType): IcebergType => {
+      switch (type.kind) {
+        case 'struct':
+          return { kind: 'struct', fields: walk([...type.fields]) };
+        case 'list': {
+          const element = member(type.elementId, 'element', type.elementRequired, type.element);
+          return { ...type, elementRequired: element.required, element: element.type };
+        }
+        case 'map': {
+          const key = member(type.keyId, 'key', true, type.key);
+          const value = member(type.valueId, 'value', type.valueRequired, type.value);
+          return { ...type, key: key.type, valueRequired: value.required, value: value.type };
+        }
+        default:
+          return type;
+      }
+    };
     fields = walk(fields);
   };
   for (const change of changes) {

@@ -4,7 +4,7 @@
 // text, ISO timestamps). Supported semantic types are listed in docs/debezium-contract.md.
 // PURE: no IO. Must never: hand out a JS number for an int64 or a timestamp, or round a decimal silently.
 import { DataInvalidError } from '../shared/errors.js';
-import { bigintFromTwosComplement } from '../catalog/spec/transforms.js';
+import { bigintFromTwosComplement, daysFromCivil } from '../catalog/spec/transforms.js';
 import type { FieldSpec, TypeSpec } from '../catalog/spec/schema.js';
 
 export type ConnectType = 'int8' | 'int16' | 'int32' | 'int64' | 'float' | 'double' | 'boolean' | 'string' | 'bytes' | 'array' | 'map' | 'struct';
@@ -83,15 +83,6 @@ export function decimalDigits(unscaled: bigint): number {
   return (unscaled < 0n ? -unscaled : unscaled).toString().length;
 }
 
-/** Days since 1970-01-01 of a proleptic Gregorian date (any year, unlike Date.UTC's 0..99 quirk). */
-export function daysFromCivil(year: number, month: number, day: number): number {
-  const y = month <= 2 ? year - 1 : year;
-  const era = Math.floor(y / 400);
-  const yoe = y - era * 400;
-  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
-  return era * 146097 + doe - 719468;
-}
 
 const DATE_TEXT = /^([+-]?\d{4,})-(\d{2})-(\d{2})$/;
 const TIME_TEXT = /^(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?$/;

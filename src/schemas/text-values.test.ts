@@ -33,6 +33,8 @@ test('dates, times and timestamps: microseconds, zones applied, no silent trunca
   assert.equal(parse({ kind: 'date' }, '1969-12-31'), -1);
   assert.equal(parse({ kind: 'date' }, '2024-02-29'), 19782);
   assert.match(String(parse({ kind: 'date' }, '2023-02-29')), /not a date/);
+  assert.equal(parse({ kind: 'date' }, '0099-01-01'), -683368, 'year 99 is year 99, not 1999 (a Date.UTC quirk)');
+  assert.equal(parse({ kind: 'date' }, '2000-02-29'), 11016);
   assert.equal(parse({ kind: 'time' }, '00:00:01.5'), 1_500_000n);
   assert.match(String(parse({ kind: 'time' }, '24:00:00')), /not a valid time/);
   assert.equal(parse({ kind: 'timestamptz' }, '1970-01-01T00:00:00.000001Z'), 1n);

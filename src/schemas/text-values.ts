@@ -3,6 +3,7 @@
 // base64). Each parser is strict and exact: a value that does not fit its type is refused with the reason, never
 // rounded, truncated or wrapped. Also the inference of a column's type from sample values.
 // PURE: no IO. Must never: accept a value by losing digits (a 3rd decimal place in decimal(10,2), nanoseconds in µs).
+import { daysFromCivil } from '../catalog/spec/transforms.js';
 import { type PrimitiveType, typeToString } from '../catalog/spec/types.js';
 
 /** A parser returns the value, or a string saying why the text is not a value of the type. */
@@ -27,13 +28,14 @@ const DAY_MICROS = 86_400_000_000n;
 const ok = (value: unknown): { ok: true; value: unknown } => ({ ok: true, value });
 const no = (reason: string): { ok: false; reason: string } => ({ ok: false, reason });
 
-/** Days since 1970-01-01 of a valid calendar date, or undefined (2023-02-30 is not a date). */
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** Days since 1970-01-01 of a valid calendar date, or undefined (2023-02-30 is not a date). Any year 0000–9999. */
 function epochDay(year: number, month: number, day: number): number | undefined {
-  if (month < 1 || month > 12 || day < 1 || day > 31) return undefined;
-  const ms = Date.UTC(year, month - 1, day);
-  const check = new Date(ms);
-  if (check.getUTCFullYear() !== year || check.getUTCMonth() !== month - 1 || check.getUTCDate() !== day) return undefined;
-  return Math.round(ms / 86_400_000);
+  if (month < 1 || month > 12 || day < 1) return undefined;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  if (day > (month === 2 && leap ? 29 : MONTH_DAYS[month - 1]!)) return undefined;
+  return daysFromCivil(year, month, day);
 }
 
 /** Microseconds of a time of day; undefined when out of range. Fractions past µs must be zeros. */

@@ -67,6 +67,16 @@ export function minimalTwosComplement(value: bigint): Uint8Array {
   return bytes;
 }
 
+/** Days since 1970-01-01 of a proleptic Gregorian date, any year (H. Hinnant's days_from_civil; no Date.UTC quirks). */
+export function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
+}
+
 /** The signed value of big-endian two's complement bytes (a decimal's unscaled value); empty is 0. */
 export function bigintFromTwosComplement(bytes: Uint8Array): bigint {
   if (bytes.length === 0) return 0n;

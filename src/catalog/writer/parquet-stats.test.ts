@@ -7,7 +7,8 @@ import { buildSchema } from '../spec/schema.js';
 import type { PrimitiveType } from '../spec/types.js';
 import { duckdbSqlType, fieldIdsClause, leafColumns } from './duckdb-types.js';
 import { compareCodePoints } from './parquet-file.js';
-import { daysFromCivil, parseBound } from './parquet-stats.js';
+import { daysFromCivil } from '../spec/transforms.js';
+import { parseBound } from './parquet-stats.js';
 
 let db: { instance: DuckDBInstance; connection: DuckDBConnection };
 before(async () => {

@@ -4,6 +4,7 @@
 // Must never approximate: a bound whose text does not parse exactly is an error, not a guess.
 import { DuckHouseError } from '../../shared/errors.js';
 import type { PrimitiveType } from '../spec/types.js';
+import { daysFromCivil } from '../spec/transforms.js';
 import { typeToString } from '../spec/types.js';
 import type { LeafColumn } from './duckdb-types.js';
 
@@ -120,15 +121,6 @@ export function parseBound(type: PrimitiveType, text: string, where = 'bound'): 
   }
 }
 
-/** Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
-export function daysFromCivil(year: number, month: number, day: number): number {
-  const y = month <= 2 ? year - 1 : year;
-  const era = Math.floor(y / 400);
-  const yoe = y - era * 400;
-  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
-  return era * 146097 + doe - 719468;
-}
 
 /** DuckDB prints year N BC as `000N-MM-DD (BC)`; there is no year 0 in that notation, so N BC is year 1 - N. */
 const DATE = String.raw`(\d{4,})-(\d{2})-(\d{2})( \(BC\))?`;

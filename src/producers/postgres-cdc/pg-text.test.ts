@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DataInvalidError } from '../../shared/errors.js';
-import { epochDays, parseArrayText, parseBool, parseBytea, parseDate, parseDecimal, parseFloat8, parseInt4, parseInt8, parseTime, parseTimestamp, parseTimestamptz } from './pg-text.js';
+import { daysFromCivil } from '../../catalog/spec/transforms.js';
+import { parseArrayText, parseBool, parseBytea, parseDate, parseDecimal, parseFloat8, parseInt4, parseInt8, parseTime, parseTimestamp, parseTimestamptz } from './pg-text.js';
 
 const refuses = (fn: () => unknown, pattern: RegExp): void => {
   assert.throws(fn, (error: unknown) => error instanceof DataInvalidError && pattern.test(error.message));
@@ -36,8 +37,8 @@ test('timestamptz text with any UTC offset and 0-6 fractional digits → exact U
   // historic local mean time offsets carry seconds (Europe/Amsterdam in 1900: +00:19:32)
   assert.equal(parseTimestamptz('1900-01-01 00:19:32+00:19:32'), utc('1900-01-01T00:00:00Z'));
   assert.equal(parseTimestamptz('2024-02-29 12:00:00-09:30'), utc('2024-02-29T21:30:00Z'));
-  assert.equal(parseTimestamptz('10000-01-01 00:00:00+00'), BigInt(epochDays(10000, 1, 1)) * 86_400_000_000n);
-  assert.equal(parseTimestamptz('0044-03-15 12:00:00+00 BC'), (BigInt(epochDays(-43, 3, 15)) * 86_400n + 43_200n) * 1_000_000n);
+  assert.equal(parseTimestamptz('10000-01-01 00:00:00+00'), BigInt(daysFromCivil(10000, 1, 1)) * 86_400_000_000n);
+  assert.equal(parseTimestamptz('0044-03-15 12:00:00+00 BC'), (BigInt(daysFromCivil(-43, 3, 15)) * 86_400n + 43_200n) * 1_000_000n);
   refuses(() => parseTimestamptz('infinity'), /infinity has no Avro\/Iceberg timestamptz/);
   refuses(() => parseTimestamptz('-infinity'), /-infinity/);
   refuses(() => parseTimestamptz('2024-01-02 03:04:05'), /with a UTC offset/);
@@ -51,8 +52,8 @@ test('timestamp (no zone), date and time text → µs / days, exact', () => {
   assert.equal(parseDate('1970-01-01'), 0);
   assert.equal(parseDate('2024-02-29'), Date.UTC(2024, 1, 29) / 86_400_000);
   assert.equal(parseDate('1900-03-01'), Date.UTC(1900, 2, 1) / 86_400_000);
-  assert.equal(parseDate('0001-01-01 BC'), epochDays(0, 1, 1));
-  assert.equal(epochDays(0, 3, 1) - epochDays(0, 2, 28), 2, 'year 0 (1 BC) is a leap year');
+  assert.equal(parseDate('0001-01-01 BC'), daysFromCivil(0, 1, 1));
+  assert.equal(daysFromCivil(0, 3, 1) - daysFromCivil(0, 2, 28), 2, 'year 0 (1 BC) is a leap year');
   refuses(() => parseDate('1900-02-29'), /not a calendar date/);
   refuses(() => parseDate('infinity'), /infinity has no Avro\/Iceberg date/);
   refuses(() => parseDate('-infinity'), /-infinity/);

@@ -5,6 +5,7 @@
 // (DateStyle=ISO, bytea_output=hex), but reads any UTC offset a timestamptz carries (`+05:30`, `-03`, `+00:19:32`).
 // PURE: no IO, no JS Date. Must never: round, truncate or shift a value (µs and UTC stay exact); accept a value that
 // has no DuckHouse representation (infinity, NaN decimals) instead of refusing it with the reason.
+import { daysFromCivil } from '../../catalog/spec/transforms.js';
 import { DataInvalidError } from '../../shared/errors.js';
 
 const fail = (type: string, text: string, why?: string): never => {
@@ -71,15 +72,6 @@ export function parseDecimal(text: string, precision: number, scale: number): bi
   return match[1] ? -unscaled : unscaled;
 }
 
-/** Days since 1970-01-01 of a proleptic Gregorian date (astronomical year: 1 BC is year 0). */
-export function epochDays(year: number, month: number, day: number): number {
-  const y = month <= 2 ? year - 1 : year;
-  const era = Math.floor(y / 400);
-  const yoe = y - era * 400;
-  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
-  return era * 146097 + doe - 719468;
-}
 
 const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
@@ -89,8 +81,8 @@ function checkedDays(type: string, text: string, year: string, month: string, da
   const d = Number(day);
   if (m < 1 || m > 12 || d < 1 || d > (DAYS_IN_MONTH[m - 1] ?? 0) || (bc && y === 0)) return fail(type, text, 'not a calendar date');
   // Postgres prints 1 BC as "0001 BC"; the proleptic Gregorian (astronomical) year of "Y BC" is 1 - Y.
-  const days = epochDays(bc ? 1 - y : y, m, d);
-  if (m === 2 && d === 29 && epochDays(bc ? 1 - y : y, 3, 1) - days !== 1) return fail(type, text, 'not a calendar date');
+  const days = daysFromCivil(bc ? 1 - y : y, m, d);
+  if (m === 2 && d === 29 && daysFromCivil(bc ? 1 - y : y, 3, 1) - days !== 1) return fail(type, text, 'not a calendar date');
   return days;
 }
 

@@ -64,8 +64,10 @@ export class KafkaSender {
   private pendingCallbacks: AckCallback[] = [];
   /** The batch in flight (settles, never rejects: failures are kept in `failure`). */
   private inFlight: Promise<void> = Promise.resolve();
-  /** The chain that reports acks in order: each batch's callbacks run after the previous batch's. */
-  private ackChain: Promise<void> = Promise.resolve();
+  /** Dispatches in call order: each one issues its request only after the previous one was issued and settled. */
+  private issueChain: Promise<void> = Promise.resolve();
+  /** The most recently dispatched batch: callbacks registered after it was dispatched run with its own. */
+  private lastBatch: { callbacks: AckCallback[]; acked: boolean } | undefined;
   private failure: unknown;
 
   constructor(
@@ -94,20 +96,16 @@ export class KafkaSender {
 
   /** Runs `callback` once every message queued so far is acknowledged. */
   onAcked(callback: AckCallback): void {
-    if (this.pending.length > 0) {
-      this.pendingCallbacks.push(callback);
-      return;
-    }
-    this.ackChain = this.ackChain.then(() => {
-      if (this.failure === undefined) callback();
-    });
+    if (this.pending.length > 0) this.pendingCallbacks.push(callback);
+    else if (this.lastBatch && !this.lastBatch.acked) this.lastBatch.callbacks.push(callback);
+    else if (this.failure === undefined) callback();
   }
 
   /** Sends what is queued and waits until every message sent so far is acknowledged (then all callbacks have run). */
   async flush(): Promise<void> {
     if (this.pending.length > 0) await this.dispatch();
+    await this.issueChain;
     await this.inFlight;
-    await this.ackChain;
     this.throwIfFailed();
   }
 
@@ -117,43 +115,49 @@ export class KafkaSender {
     }
   }
 
-  /** Waits for the batch in flight to settle, then sends the queued messages as the next one (not awaiting its ack). */
-  private async dispatch(): Promise<void> {
+  /**
+   * Queues the pending messages as the next batch: it is sent once every batch dispatched before it was sent and
+   * settled (whoever calls dispatch, and however many wait), so exactly one request is in flight, in call order.
+   * Resolves when this batch's request is issued (not acknowledged).
+   */
+  private dispatch(): Promise<void> {
     const messages = this.pending;
-    const callbacks = this.pendingCallbacks;
+    const batch = { callbacks: this.pendingCallbacks, acked: false };
     const bytes = this.pendingBytes;
     this.pending = [];
     this.pendingCallbacks = [];
     this.pendingBytes = 0;
-    await this.inFlight;
-    this.throwIfFailed();
-    const byTopic = new Map<string, { key: Buffer | null; value: Buffer | null; partition?: number; headers?: IHeaders }[]>();
-    for (const m of messages) {
-      let list = byTopic.get(m.topic);
-      if (!list) byTopic.set(m.topic, (list = []));
-      list.push({ key: m.key, value: m.value, ...(m.partition === undefined ? {} : { partition: m.partition }), ...(m.headers ? { headers: m.headers } : {}) });
-    }
-    const request = this.producer.sendBatch({
-      acks: -1,
-      compression: this.compression,
-      topicMessages: [...byTopic].map(([topic, list]) => ({ topic, messages: list })),
-    });
-    const previous = this.ackChain;
-    const done = request.then(
-      async () => {
-        await previous;
-        // A batch before this one failed: its messages are not acknowledged, so nothing after it may count as such.
-        if (this.failure !== undefined) return;
-        this.stats.acked += messages.length;
-        this.stats.bytes += bytes;
-        this.stats.batches++;
-        for (const callback of callbacks) callback();
-      },
-      (error: unknown) => {
-        this.failure ??= error;
-      },
-    );
-    this.ackChain = done;
-    this.inFlight = done;
+    this.lastBatch = batch;
+    const issue = async (): Promise<void> => {
+      await this.inFlight;
+      if (this.failure !== undefined) return;
+      const byTopic = new Map<string, { key: Buffer | null; value: Buffer | null; partition?: number; headers?: IHeaders }[]>();
+      for (const m of messages) {
+        let list = byTopic.get(m.topic);
+        if (!list) byTopic.set(m.topic, (list = []));
+        list.push({ key: m.key, value: m.value, ...(m.partition === undefined ? {} : { partition: m.partition }), ...(m.headers ? { headers: m.headers } : {}) });
+      }
+      const request = this.producer.sendBatch({
+        acks: -1,
+        compression: this.compression,
+        topicMessages: [...byTopic].map(([topic, list]) => ({ topic, messages: list })),
+      });
+      this.inFlight = request.then(
+        () => {
+          // Batches settle one after another, so acks are reported in send order.
+          if (this.failure !== undefined) return;
+          this.stats.acked += messages.length;
+          this.stats.bytes += bytes;
+          this.stats.batches++;
+          batch.acked = true;
+          for (const callback of batch.callbacks) callback();
+        },
+        (error: unknown) => {
+          this.failure ??= error;
+        },
+      );
+    };
+    this.issueChain = this.issueChain.then(issue);
+    return this.issueChain.then(() => this.throwIfFailed());
   }
 }

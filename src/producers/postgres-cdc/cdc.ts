@@ -8,14 +8,13 @@ import { createRegistry, SchemaCache } from '../../schemas/registry.js';
 import { DuckHouseError } from '../../shared/errors.js';
 import { createLogger, type Logger } from '../../shared/logger.js';
 import { createKafka, createProducer, dlqTopic, ensureTopic, type Producer, tableTopic } from '../kafka/client.js';
-import type { Compression } from '../kafka/sender.js';
+import { type Compression, KafkaSender } from '../kafka/sender.js';
 import { type CdcState, readCdcState, stateMessage, stateTopic } from './cdc-state.js';
 import { checkCdcTable, checkWalLevel, connect, currentWalLsn, describeTable, dropSlot, ensurePublication, type PgSource, pgSource, type SlotInfo, slotInfo, slotInUseError, type TableDescription } from './catalog.js';
 import { formatLsn } from './lsn.js';
 import { checkSlotName, defaultReplicationNames, parseTableList, type TableRef, tableName } from './names.js';
 import { Publisher, type TableChannel, type TableStats } from './publisher.js';
 import { takeSnapshot } from './snapshot-run.js';
-import { SerialSender } from './serial-sender.js';
 import { ReplicationStream } from './stream.js';
 
 export interface CdcOptions {
@@ -127,7 +126,7 @@ export async function startCdc(options: CdcOptions): Promise<CdcHandle> {
     const producer: Producer = createProducer(kafka);
     await producer.connect();
     cleanups.push(() => producer.disconnect());
-    const sender = new SerialSender(producer, { compression: options.compression ?? 'gzip' });
+    const sender = new KafkaSender(producer, { compression: options.compression ?? 'gzip' });
     const cache = new SchemaCache(createRegistry({ url: options.registryUrl }));
     const topics = new Map<string, { topic: string; partitions: number }>();
     for (const ref of r.refs) {

@@ -1,20 +1,19 @@
 // Turns the CDC producer's outgoing items into Kafka messages: registers each table's `<topic>-value` (the change
 // envelope around the `Value` row) and `<topic>-key` schemas whenever the table's shape changes, encodes keys and
 // envelopes as Confluent-framed Avro, sends truncates to every partition, and writes dead letters for events that
-// cannot be converted or encoded, all through the one SerialSender (one batch in flight, so topic order is send order).
+// cannot be converted or encoded, all through the one KafkaSender (one batch in flight, so topic order is send order).
 // Must never: send an event of a table before the schema of its current shape is registered; drop an event without a
 // dead letter.
 import type { Logger } from 'pino';
 import { avroNamespace, envelopeAvroSchema } from '../../schemas/envelope.js';
 import { type CachedSchema, keySubject, SchemaCache, valueSubject } from '../../schemas/registry.js';
 import { deadLetter, deadLetterMessage } from '../dead-letter.js';
-import type { OutgoingMessage } from '../kafka/sender.js';
+import type { KafkaSender, OutgoingMessage } from '../kafka/sender.js';
 import type { Outgoing, TableContext } from './change-events.js';
 import { formatLsn } from './lsn.js';
 import { type TableRef, tableName } from './names.js';
 import { RowCodec, type TableShape } from './row-schema.js';
 import { registerUnchecked, RowSchemaHistory } from './schema-versions.js';
-import type { SerialSender } from './serial-sender.js';
 
 export interface TableStats {
   snapshot: number;
@@ -42,7 +41,7 @@ export interface TableChannel {
 }
 
 export interface PublisherOptions {
-  sender: SerialSender;
+  sender: KafkaSender;
   cache: SchemaCache;
   dlqTopic: string;
   logger: Logger;
@@ -61,7 +60,7 @@ export class Publisher {
     this.history = new RowSchemaHistory(options.cache.registry);
   }
 
-  get sender(): SerialSender {
+  get sender(): KafkaSender {
     return this.options.sender;
   }
 

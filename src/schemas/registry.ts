@@ -3,7 +3,7 @@
 // Schemas are kept as their raw JSON (the `field-id` attributes DuckHouse puts on fields must survive), and decoded
 // with avro-codec.ts's conventions (bigint longs, unscaled-bigint decimals).
 // Must never: log or echo registry credentials.
-import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { type COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import type avro from 'avsc';
 import { DataInvalidError, DuckHouseError } from '../shared/errors.js';
 import { avroCodec, encodeFramed, registryAvroOptions, WIRE_HEADER_BYTES, wireSchemaId } from './avro-codec.js';
@@ -19,13 +19,22 @@ export function createRegistry(options: RegistryOptions): SchemaRegistry {
 export const valueSubject = (topic: string): string => `${topic}-value`;
 export const keySubject = (topic: string): string => `${topic}-key`;
 
+export interface RegisterOptions {
+  /**
+   * The subject's compatibility level, set on its first registration (default BACKWARD). CDC subjects use NONE:
+   * Postgres already applied the change, so a refusal would only stop the stream; the sink applies Iceberg's rules.
+   */
+  compatibility?: COMPATIBILITY;
+}
+
 /** Registers an Avro schema (given as its JSON object) under `subject`; returns the registry's schema id. */
-export async function registerAvro(registry: SchemaRegistry, subject: string, schema: object): Promise<number> {
+export async function registerAvro(registry: SchemaRegistry, subject: string, schema: object, options: RegisterOptions = {}): Promise<number> {
   try {
-    const { id } = await registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(schema) }, { subject });
+    const { id } = await registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(schema) }, { subject, ...(options.compatibility ? { compatibility: options.compatibility } : {}) });
     return id;
   } catch (error) {
-    throw new DuckHouseError('schema-incompatible', `schema registry refused a new version of subject ${subject}: ${registryMessage(error)}`, { cause: error, context: { subject } });
+    const level = options.compatibility ? ` (the subject needs compatibility ${options.compatibility})` : '';
+    throw new DuckHouseError('schema-incompatible', `schema registry refused a new version of subject ${subject}: ${registryMessage(error)}${level}`, { cause: error, context: { subject } });
   }
 }
 
@@ -35,7 +44,10 @@ function registryMessage(error: unknown): string {
 
 interface Api {
   Schema: { find(args: { id: number }): Promise<{ data(): { schema: string } }> };
-  Subject: { latestVersion(args: { subject: string }): Promise<{ data(): { id: number; version: number; schema: string } }> };
+  Subject: {
+    latestVersion(args: { subject: string }): Promise<{ data(): { id: number; version: number; schema: string } }>;
+    version(args: { subject: string; version: number }): Promise<{ data(): { id: number; version: number; schema: string } }>;
+  };
 }
 const api = (registry: SchemaRegistry): Api => (registry as unknown as { api: Api }).api;
 
@@ -46,13 +58,19 @@ export interface RegisteredAvro {
 }
 
 /** The latest version registered under `subject`, with its raw schema; undefined when the subject does not exist. */
-export async function latestAvro(registry: SchemaRegistry, subject: string): Promise<RegisteredAvro | undefined> {
+export function latestAvro(registry: SchemaRegistry, subject: string): Promise<RegisteredAvro | undefined> {
+  return avroVersion(registry, subject, 'latest');
+}
+
+/** Version `version` of `subject` with its raw schema; undefined when the subject or that version does not exist. */
+export async function avroVersion(registry: SchemaRegistry, subject: string, version: number | 'latest'): Promise<RegisteredAvro | undefined> {
   try {
-    const data = (await api(registry).Subject.latestVersion({ subject })).data();
+    const response = version === 'latest' ? await api(registry).Subject.latestVersion({ subject }) : await api(registry).Subject.version({ subject, version });
+    const data = response.data();
     return { id: data.id, version: data.version, schema: JSON.parse(data.schema) as Record<string, unknown> };
   } catch (error) {
     if (typeof error === 'object' && error !== null && 'status' in error && (error as { status: number }).status === 404) return undefined;
-    throw new DuckHouseError('io', `schema registry: cannot read the latest version of ${subject}: ${registryMessage(error)}`, { cause: error, retriable: true, context: { subject } });
+    throw new DuckHouseError('io', `schema registry: cannot read ${version === 'latest' ? 'the latest version' : `version ${version}`} of ${subject}: ${registryMessage(error)}`, { cause: error, retriable: true, context: { subject } });
   }
 }
 
@@ -88,8 +106,8 @@ export class SchemaCache {
   }
 
   /** Registers `schema` under `subject` (a no-op returning the same id when it is already there) and caches it. */
-  async register(subject: string, schema: Record<string, unknown>): Promise<CachedSchema> {
-    const id = await registerAvro(this.registry, subject, schema);
+  async register(subject: string, schema: Record<string, unknown>, options: RegisterOptions = {}): Promise<CachedSchema> {
+    const id = await registerAvro(this.registry, subject, schema, options);
     let entry = this.byId.get(id);
     if (!entry) {
       entry = Promise.resolve({ id, schema, codec: avroCodec(schema) });

@@ -193,7 +193,8 @@ export class ColumnSample {
     if (FLOAT.test(text) || text === 'NaN' || text === 'Infinity' || text === '-Infinity') return void this.floats++;
     const lower = text.toLowerCase();
     if (lower === 'true' || lower === 'false' || lower === 'yes' || lower === 'no' || lower === 't' || lower === 'f') return void this.booleans++;
-    if (DATE.test(text) && textParser({ kind: 'date' }).call(null, text).ok) return void this.dates++;
+    const date = DATE.exec(text);
+    if (date && epochDay(Number(date[1]), Number(date[2]), Number(date[3])) !== undefined) return void this.dates++;
     const ts = TIMESTAMP.exec(text);
     if (ts && parseTimestamp(text, ts[8] !== undefined).ok) {
       this.timestamps++;

@@ -6,7 +6,7 @@
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { typeToString } from '../../catalog/spec/types.js';
 import type { Kafka } from 'kafkajs';
-import { avroNamespace, type ChangeEvent, emptySource, envelopeAvroSchema, rowSchemaOfEnvelope } from '../../schemas/envelope.js';
+import { type AvroRecordSchema, avroNamespace, emptySource, envelopeAvroSchema, rowSchemaOfEnvelope } from '../../schemas/envelope.js';
 import { keySubject, latestAvro, SchemaCache, valueSubject } from '../../schemas/registry.js';
 import { DataInvalidError, DuckHouseError } from '../../shared/errors.js';
 import { type DeadLetter, deadLetterMessage } from '../dead-letter.js';
@@ -116,7 +116,7 @@ export async function produceCsv(kafka: Kafka, registry: SchemaRegistry, options
       keyColumns: options.keyColumns ?? [],
       ...(options.opColumn === undefined ? {} : { opColumn: options.opColumn }),
       ...(options.schemaFile === undefined ? {} : { schemaFile: options.schemaFile }),
-      ...(registeredEnvelope ? { registered: rowSchemaOfEnvelope(registeredEnvelope.schema as never, `registered ${valueSubject(topic)}`) } : {}),
+      ...(registeredEnvelope ? { registered: rowSchemaOfEnvelope(registeredEnvelope.schema as AvroRecordSchema, `registered ${valueSubject(topic)}`) } : {}),
       namespace,
       nullValue: options.nullValue ?? '',
     });
@@ -231,4 +231,3 @@ export async function produceCsv(kafka: Kafka, registry: SchemaRegistry, options
   }
 }
 
-export type { ChangeEvent };

@@ -30,22 +30,20 @@ export interface CsvInput {
 /** Hashes a file, or spools stdin (`-`) to a temporary file while hashing it. */
 export async function prepareCsvInput(fileOrDash: string, stdin: NodeJS.ReadableStream = process.stdin): Promise<CsvInput> {
   const hash = createHash('sha256');
-  const hasher = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      hash.update(chunk);
-      callback(null, chunk);
-    },
-  });
   if (fileOrDash === '-') {
     const dir = await mkdtemp(path.join(tmpdir(), 'duckhouse-stdin-'));
     const spool = path.join(dir, 'stdin.csv');
+    const hasher = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        hash.update(chunk);
+        callback(null, chunk);
+      },
+    });
     await pipeline(stdin, hasher, createWriteStream(spool));
     return { path: spool, name: 'stdin', sha256: hash.digest('hex'), bytes: (await stat(spool)).size };
   }
   const info = await stat(fileOrDash);
-  await pipeline(createReadStream(fileOrDash), hasher, async function* (source) {
-    for await (const _ of source) yield* [];
-  });
+  for await (const chunk of createReadStream(fileOrDash)) hash.update(chunk as Buffer);
   return { path: fileOrDash, name: path.basename(fileOrDash), sha256: hash.digest('hex'), bytes: info.size };
 }
 

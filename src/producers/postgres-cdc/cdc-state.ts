@@ -3,10 +3,9 @@
 // before a slot is created and `complete` after every snapshot row is acknowledged, so a start that finds the slot but
 // not `complete` knows the snapshot may be partial and starts over.
 // Must never: report `complete` for a slot whose snapshot rows were not all acknowledged.
-import { randomBytes } from 'node:crypto';
 import type { Kafka } from '../kafka/client.js';
+import { readToEnd } from '../kafka/read-to-end.js';
 import type { OutgoingMessage } from '../kafka/sender.js';
-import { DuckHouseError } from '../../shared/errors.js';
 
 export const stateTopic = (prefix: string): string => `${prefix}.cdc-state`;
 
@@ -39,50 +38,9 @@ function parseState(value: Buffer | null, slot: string): CdcState | undefined {
 
 /** The latest state recorded for `slot` (undefined when none): reads the topic from the start to its end. */
 export async function readCdcState(kafka: Kafka, topic: string, slot: string, timeoutMs = 30_000): Promise<CdcState | undefined> {
-  const admin = kafka.admin();
-  await admin.connect();
-  let ends: Map<number, bigint>;
-  try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    ends = new Map(offsets.filter((o) => BigInt(o.high) > BigInt(o.low)).map((o) => [o.partition, BigInt(o.high)]));
-  } finally {
-    await admin.disconnect();
-  }
-  if (ends.size === 0) return undefined;
-  const groupId = `duckhouse-cdc-state-${randomBytes(6).toString('hex')}`;
-  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
   let state: CdcState | undefined;
-  try {
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new DuckHouseError('io', `reading CDC state topic ${topic}: did not reach its end within ${timeoutMs} ms`, { retriable: true })), timeoutMs);
-      consumer
-        .run({
-          autoCommit: false,
-          eachMessage: async ({ partition, message }) => {
-            if (message.key?.toString('utf8') === slot) state = parseState(message.value, slot);
-            const end = ends.get(partition);
-            if (end !== undefined && BigInt(message.offset) + 1n >= end) ends.delete(partition);
-            if (ends.size === 0) {
-              clearTimeout(timer);
-              resolve();
-            }
-          },
-        })
-        .catch((error: unknown) => {
-          clearTimeout(timer);
-          reject(error instanceof Error ? error : new Error(String(error)));
-        });
-    });
-  } finally {
-    await consumer.disconnect().catch(() => undefined);
-    const cleanup = kafka.admin();
-    await cleanup
-      .connect()
-      .then(() => cleanup.deleteGroups([groupId]))
-      .catch(() => undefined)
-      .finally(() => cleanup.disconnect());
-  }
+  await readToEnd(kafka, topic, ({ message }) => {
+    if (message.key?.toString('utf8') === slot) state = parseState(message.value, slot);
+  }, { timeoutMs });
   return state;
 }

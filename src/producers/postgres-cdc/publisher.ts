@@ -4,6 +4,7 @@
 // cannot be converted or encoded, all through the one KafkaSender (one batch in flight, so topic order is send order).
 // Must never: send an event of a table before the schema of its current shape is registered; drop an event without a
 // dead letter.
+import { COMPATIBILITY } from '@kafkajs/confluent-schema-registry';
 import type { Logger } from 'pino';
 import { avroNamespace, envelopeAvroSchema } from '../../schemas/envelope.js';
 import { type CachedSchema, keySubject, SchemaCache, valueSubject } from '../../schemas/registry.js';
@@ -13,7 +14,7 @@ import type { Outgoing, TableContext } from './change-events.js';
 import { formatLsn } from './lsn.js';
 import { type TableRef, tableName } from './names.js';
 import { RowCodec, type TableShape } from './row-schema.js';
-import { registerUnchecked, RowSchemaHistory } from './schema-versions.js';
+import { RowSchemaHistory } from './schema-versions.js';
 
 export interface TableStats {
   snapshot: number;
@@ -91,8 +92,9 @@ export class Publisher {
     const { cache } = this.options;
     const subject = valueSubject(topic);
     const row = await this.history.annotate(subject, codec.valueRecord(avroNamespace(topic)));
-    const valueSchema = await registerUnchecked(cache, subject, envelopeAvroSchema(row));
-    const keySchema = await registerUnchecked(cache, keySubject(topic), codec.keyRecord(row));
+    // NONE: Postgres already applied the change; a refused version would only stop the stream (the sink decides).
+    const valueSchema = await cache.register(subject, envelopeAvroSchema(row) as unknown as Record<string, unknown>, { compatibility: COMPATIBILITY.NONE });
+    const keySchema = await cache.register(keySubject(topic), codec.keyRecord(row) as unknown as Record<string, unknown>, { compatibility: COMPATIBILITY.NONE });
     return { value: valueSchema, key: keySchema };
   }
 

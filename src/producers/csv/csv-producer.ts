@@ -150,9 +150,11 @@ export async function produceCsv(kafka: Kafka, registry: SchemaRegistry, options
     const sender = new KafkaSender(producer, { compression: options.compression ?? 'gzip' });
     const counts = { rows: 0, sent: 0, deletes: 0, rejected: 0, bytesRead: 0 };
     let ackedLine = resumeAfter;
-    let ackedSent = previous?.status === 'started' ? previous.sent : 0;
-    let ackedRejected = previous?.status === 'started' ? previous.rejected : 0;
-    const startedAt = previous?.status === 'started' ? previous.startedAt : now().toISOString();
+    // Counts continue an interrupted run only when this run resumes it (not under --force, which starts over).
+    const resumed = resumeAfter > 0 ? previous : undefined;
+    let ackedSent = resumed?.sent ?? 0;
+    let ackedRejected = resumed?.rejected ?? 0;
+    const startedAt = resumed?.startedAt ?? now().toISOString();
     const entry = (status: FileLedgerEntry['status']): FileLedgerEntry => ({
       status, table: tableName, file: fileName, sha256, bytes: totalBytes, ackedLine, sent: ackedSent, rejected: ackedRejected, startedAt, updatedAt: now().toISOString(),
     });

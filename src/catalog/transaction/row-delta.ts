@@ -6,6 +6,9 @@ import { CommitConflictError, DataInvalidError } from '../../shared/errors.js';
 import { liveFilesOf } from '../read/manifests.js';
 import type { DataFile } from '../spec/manifest.js';
 import { DataFileContent, referencedDataFileOf } from '../spec/manifest.js';
+import type { Table } from '../catalogs/catalog.js';
+import type { Snapshot } from '../spec/snapshot.js';
+import type { SummaryProperties } from './snapshot-producer.js';
 import { SnapshotProducer } from './snapshot-producer.js';
 
 export interface RowDeltaOptions {
@@ -17,8 +20,10 @@ export interface RowDeltaOptions {
    * a delete file spanning several data files is only validated through this list, so pass it.
    */
   referencedDataFiles?: readonly string[];
-  summary?: Readonly<Record<string, string>>;
+  summary?: SummaryProperties;
   branch?: string;
+  /** An extra check of the base before each attempt (the sink's Kafka-offset fencing); throw CommitConflictError. */
+  validate?: (base: Table, parent: Snapshot | undefined) => Promise<void> | void;
 }
 
 export function rowDelta(options: RowDeltaOptions): SnapshotProducer {
@@ -42,6 +47,7 @@ export function rowDelta(options: RowDeltaOptions): SnapshotProducer {
     ...(options.summary ? { summary: options.summary } : {}),
     ...(options.branch ? { branch: options.branch } : {}),
     validate: async (base, parent) => {
+      await options.validate?.(base, parent);
       if (referenced.size === 0) return;
       const live = new Set((await liveFilesOf(base.io, parent)).data.map((d) => d.entry.dataFile.filePath));
       const gone = [...referenced].filter((p) => !live.has(p));

@@ -22,12 +22,17 @@ export function newSnapshotId(): bigint {
   return id === 0n ? 1n : id;
 }
 
+export type SummaryProperties = Readonly<Record<string, string>> | ((base: Table, parent: Snapshot | undefined) => Readonly<Record<string, string>>);
+
 export interface SnapshotProducerOptions {
   operation: Operation;
   added: readonly DataFile[];
   removed?: readonly DataFile[];
-  /** Extra summary properties (for example the Kafka offsets this commit covers). */
-  summary?: Readonly<Record<string, string>>;
+  /**
+   * Extra summary properties (for example the Kafka offsets this commit covers), or a function of the base it is
+   * applied to (called again on every attempt, after `validate`), for properties that merge with the parent's.
+   */
+  summary?: SummaryProperties;
   branch?: string;
   /** Checks the base before each attempt (throw CommitConflictError to stop). */
   validate?: (base: Table, parent: Snapshot | undefined) => Promise<void>;
@@ -142,6 +147,8 @@ export class SnapshotProducer implements TableAction {
       if (deletes) throw new DataInvalidError(`${this.options.operation}: table ${base.metadata.location} is format v1, which has no delete files; found ${deletes.filePath} (upgrade the table to v2 first)`);
     }
     await this.options.validate?.(base, parent);
+    const summary = this.options.summary;
+    const extra = typeof summary === 'function' ? summary(base, parent) : summary;
     // v1 has no sequence numbers: every file reads as 0 (spec), so a later upgrade to v2 starts above all of them.
     const sequenceNumber = base.metadata.formatVersion === 1 ? 0n : base.metadata.lastSequenceNumber + 1n;
     const manifests = [...(await this.writeNewManifests(base)), ...(await this.carryOver(base, parent))];
@@ -155,7 +162,7 @@ export class SnapshotProducer implements TableAction {
       sequenceNumber,
       timestampMs: Math.max(now, base.metadata.lastUpdatedMs),
       manifestList,
-      summary: buildSummary(this.options.operation, { added: this.options.added, removed: this.options.removed ?? [] }, parent?.summary, this.options.summary),
+      summary: buildSummary(this.options.operation, { added: this.options.added, removed: this.options.removed ?? [] }, parent?.summary, extra),
       schemaId: base.metadata.currentSchemaId,
     };
     const updates: TableUpdate[] = [

@@ -109,6 +109,24 @@ describe('TableWriter', () => {
     assert.equal((await single.close()).length, 1, 'too few rows to split');
   });
 
+
+  it('says which input rows each file holds, across partitions, rolled and parallel files', async () => {
+    const spec: PartitionSpec = { specId: 0, fields: [{ sourceId: 2, fieldId: 1000, name: 'grp', transform: { kind: 'identity' } }] };
+    const t = await table(spec, { 'write.target-file-size-bytes': String(64 * 1024) });
+    const writer = new TableWriter(t, { parallelism: 2, minRowsPerParallelFile: 500 });
+    // Row i of the input has id 1000 + i; grp = id % 3 interleaves the partitions row by row.
+    for (let i = 0; i < 6; i++) await writer.write(batch(1000 + i * 2000, 2000));
+    const files = await writer.close();
+    assert.ok(files.length > 3, `expected several files per partition, found ${files.length}`);
+    const seen = new Set<number>();
+    for (const f of files) {
+      const ranges = writer.rowRangesOf(f.filePath);
+      const expected = ranges.flatMap((r) => Array.from({ length: r.count }, (_, i) => BigInt(1000 + r.firstRow + i)));
+      assert.deepEqual(await idsOf(f.filePath), expected, `rows of ${f.filePath} follow its ranges`);
+      for (const id of expected) seen.add(Number(id));
+    }
+    assert.equal(seen.size, 12_000, 'every input row is in exactly one range');
+  });
   it('writes position deletes sorted by (file_path, pos) with full file_path bounds', async () => {
     const t = await table();
     const file = await writePositionDeletes(t, [

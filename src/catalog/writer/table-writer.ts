@@ -49,7 +49,15 @@ export interface TableWriterOptions extends ParquetWriteOptions {
 interface PartitionBuffer {
   values: PartitionValues;
   batches: RecordBatch[];
+  /** The input row number (across every write() call) of each batch's first row. */
+  firstRows: number[];
   bytes: number;
+}
+
+/** A run of input rows (numbered across every write() call, from 0) that sits contiguously in one file. */
+export interface RowRange {
+  readonly firstRow: number;
+  readonly count: number;
 }
 
 /** Where a table's data files go: `write.data.path`, else `<location>/data`. */
@@ -64,6 +72,8 @@ export class TableWriter {
   private readonly sourceColumns: string[];
   private readonly buffers = new Map<string, PartitionBuffer>();
   private readonly files: DataFile[] = [];
+  private readonly ranges = new Map<string, RowRange[]>();
+  private inputRows = 0;
   private readonly target: number;
   private readonly maxBuffered: number;
   private readonly metrics: (fieldId: number) => MetricsMode;
@@ -93,11 +103,14 @@ export class TableWriter {
     if (this.closed) throw new DuckHouseError('internal', 'TableWriter: write() after close()');
     if (batch.numRows === 0) return;
     const bytesPerRow = batch.data.byteLength / batch.numRows;
-    for (const { values, slice } of this.split(batch)) {
+    const base = this.inputRows;
+    this.inputRows += batch.numRows;
+    for (const { values, slice, start } of this.split(batch)) {
       const key = partitionKey(values);
-      const buffer = this.buffers.get(key) ?? { values, batches: [], bytes: 0 };
+      const buffer = this.buffers.get(key) ?? { values, batches: [], firstRows: [], bytes: 0 };
       this.buffers.set(key, buffer);
       buffer.batches.push(slice);
+      buffer.firstRows.push(base + start);
       const bytes = bytesPerRow * slice.numRows;
       buffer.bytes += bytes;
       this.buffered += bytes;
@@ -111,9 +124,9 @@ export class TableWriter {
   }
 
   /** Contiguous runs of rows with the same partition, as zero-copy slices. */
-  private *split(batch: RecordBatch): Generator<{ values: PartitionValues; slice: RecordBatch }> {
+  private *split(batch: RecordBatch): Generator<{ values: PartitionValues; slice: RecordBatch; start: number }> {
     if (this.spec.fields.length === 0) {
-      yield { values: [], slice: batch };
+      yield { values: [], slice: batch, start: 0 };
       return;
     }
     const columns = this.sourceColumns.map((name) => {
@@ -136,13 +149,13 @@ export class TableWriter {
         current = values;
         currentKey = key;
       } else if (key !== currentKey) {
-        yield { values: current, slice: batch.slice(start, row) };
+        yield { values: current, slice: batch.slice(start, row), start };
         start = row;
         current = values;
         currentKey = key;
       }
     }
-    if (current !== undefined) yield { values: current, slice: batch.slice(start, batch.numRows) };
+    if (current !== undefined) yield { values: current, slice: batch.slice(start, batch.numRows), start };
   }
 
   private location(values: PartitionValues): string {
@@ -155,8 +168,12 @@ export class TableWriter {
     this.buffers.delete(key);
     this.buffered -= buffer.bytes;
     const parts = splitRows(buffer.batches, this.partsFor(buffer.batches));
+    let partStart = 0;
     const results = await Promise.all(parts.map(async (batches) => {
       const location = this.location(buffer.values);
+      const count = batches.reduce((n, b) => n + b.numRows, 0);
+      this.ranges.set(location, inputRanges(buffer, partStart, count));
+      partStart += count;
       const result = await writeAndPlace(this.table, location, this.options.tempDir, (local) => writeParquetFile({ ...this.options, schema: this.schema, batches, path: local }));
       return { location, result };
     }));
@@ -184,6 +201,14 @@ export class TableWriter {
     return Math.max(1, Math.min(parallelism, Math.floor(rows / (this.options.minRowsPerParallelFile ?? 250_000))));
   }
 
+  /**
+   * Which input rows a written file holds, in file order: row `firstRow + i` of a range is at the next position of
+   * the file. What the primary-key index needs to know where each key landed.
+   */
+  rowRangesOf(filePath: string): readonly RowRange[] {
+    return this.ranges.get(filePath) ?? [];
+  }
+
   /** Writes what is buffered and returns every file written, in order. */
   async close(): Promise<DataFile[]> {
     if (this.closed) return this.files;
@@ -191,6 +216,27 @@ export class TableWriter {
     for (const key of [...this.buffers.keys()]) await this.flush(key);
     return this.files;
   }
+}
+
+/** The input-row ranges of `count` rows starting at row `start` of a partition buffer's concatenated batches. */
+function inputRanges(buffer: PartitionBuffer, start: number, count: number): RowRange[] {
+  const ranges: RowRange[] = [];
+  let offset = 0;
+  for (let i = 0; i < buffer.batches.length && count > 0; i++) {
+    const rows = buffer.batches[i]!.numRows;
+    if (offset + rows > start) {
+      const from = Math.max(start, offset) - offset;
+      const take = Math.min(rows - from, count);
+      const firstRow = buffer.firstRows[i]! + from;
+      const last = ranges[ranges.length - 1];
+      if (last && last.firstRow + last.count === firstRow) ranges[ranges.length - 1] = { firstRow: last.firstRow, count: last.count + take };
+      else ranges.push({ firstRow, count: take });
+      count -= take;
+      start += take;
+    }
+    offset += rows;
+  }
+  return ranges;
 }
 
 /** Splits batches into `parts` runs of nearly equal row counts, in order (slices are zero-copy). */

@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { DuckHouseError, describeError } from '../shared/errors.js';
 import { silenceKnownWarnings } from '../shared/node-warnings.js';
 import { cdcCommand } from './cdc-command.js';
+import { sinkCommand } from './sink-command.js';
 import { demoCommand } from './demo-command.js';
 import { produceCommand } from './produce-command.js';
 import { stackCommand } from './stack-command.js';
@@ -19,6 +20,7 @@ program.addCommand(stackCommand());
 program.addCommand(demoCommand());
 program.addCommand(produceCommand());
 program.addCommand(cdcCommand());
+program.addCommand(sinkCommand());
 
 try {
   await program.parseAsync(process.argv);

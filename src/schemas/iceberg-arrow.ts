@@ -278,6 +278,7 @@ class NumberColumn extends FixedWidthColumn<Int32Array | Float32Array | Float64A
 /** long, time and timestamps (Int64, TimeMicrosecond, Timestamp*): bigint. */
 class BigIntColumn extends FixedWidthColumn<BigInt64Array> {
   private readonly time = this.type.kind === 'time';
+  private readonly long = this.type.kind === 'long';
   private readonly min = this.time ? 0n : LONG_MIN;
   private readonly max = this.time ? DAY_MICROS - 1n : LONG_MAX;
   private readonly expected = this.type.kind === 'long' ? 'a 64-bit integer (bigint)'
@@ -289,7 +290,11 @@ class BigIntColumn extends FixedWidthColumn<BigInt64Array> {
       this.values[i] = v;
       this.valid(i);
     } else if (v === null || v === undefined) this.null(i);
-    else this.wrong(this.expected, v);
+    else if (this.long && typeof v === 'number' && Number.isSafeInteger(v)) {
+      // An int column widened to long: rows written with the old schema still carry numbers.
+      this.values[i] = BigInt(v);
+      this.valid(i);
+    } else this.wrong(this.expected, v);
     this.length = i + 1;
   }
 }

@@ -67,7 +67,8 @@ function row(i: number): Row {
 
 /** Bad variants of a row: each must be refused whole, naming the column and the value. */
 const CORRUPTIONS: [Row, RegExp][] = [
-  [{ id: 5 }, /^column "id" \(long\): expected a 64-bit integer \(bigint\), found 5$/],
+  [{ id: 5.5 }, /^column "id" \(long\): expected a 64-bit integer \(bigint\), found 5\.5$/],
+  [{ id: 2 ** 53 }, /^column "id" \(long\): expected a 64-bit integer \(bigint\), found 9007199254740992$/],
   [{ id: null }, /^column "id" is required \(long\), found null$/],
   [{ id: 1n << 63n }, /"id" .*found 9223372036854775808n/],
   [{ i: 2 ** 31 }, /^column "i" \(int\): expected a 32-bit integer \(number\), found 2147483648$/],
@@ -89,13 +90,13 @@ const CORRUPTIONS: [Row, RegExp][] = [
   [{ st: 5 }, /^column "st" \(struct<.*>\): expected an object with fields x, y, inner, found 5$/],
   [{ st: [1] }, /"st" .*found an array of 1/],
   [{ st: { x: null } }, /^column "st\.x" is required \(int\), found null$/],
-  [{ st: { x: 1, inner: { z: 1 } } }, /"st\.inner\.z" \(long\)/],
+  [{ st: { x: 1, inner: { z: 1.5 } } }, /"st\.inner\.z" \(long\)/],
   [{ tags: 'a' }, /"tags" \(list<string>\): expected an array, found "a"/],
   [{ tags: ['a', 'b', 3] }, /^column "tags\.element" \(string\): expected a string, found 3$/],
   [{ pts: [{ x: 1 }, null] }, /"pts\.element" is required/],
   [{ pts: [{ x: 1, y: 1n }, { x: 2, y: 'no' }] }, /"pts\.element\.y" \(long\)/],
   [{ m: new Map<unknown, unknown>([['a', 1n], [null, 2n]]) }, /"m\.key" is required \(string\)/],
-  [{ m: { a: 1n, b: 2 } }, /"m\.value" \(long\)/],
+  [{ m: { a: 1n, b: 2.5 } }, /"m\.value" \(long\)/],
   [{ m: new Date(0) }, /"m" .*or a plain object, found an object \(Date\)/],
   [{ km: { a: 'x' } }, /"km" .*expected a Map or an array of \{key, value\}, found an object \(Object\)/],
   [{ km: [{ key: 1, value: 'a' }, 5] }, /"km" .*map entries as \{key, value\} objects, found 5/],

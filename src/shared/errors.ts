@@ -109,3 +109,14 @@ export class FileExistsError extends DuckHouseError {
     super('io', message, options);
   }
 }
+
+/**
+ * The sink's offset fence: a table already records other offsets for a topic-partition than the ones a commit was
+ * built on (another sink process took the partition over, or a stale one committed). Never retried as is: the sink
+ * drops its batch for that table and reads again from the offsets the table records.
+ */
+export class PartitionFencedError extends CommitConflictError {
+  constructor(message: string, options: DuckHouseErrorOptions = {}) {
+    super(message, { ...options, retriable: false });
+  }
+}

@@ -1,0 +1,349 @@
+// The sink process: a kafkajs consumer group whose records are routed topic → table, decoded, micro-batched per table
+// and flushed when a batch is old, long or large enough (first limit wins). Each flush records its dead letters, then
+// commits the table (fenced by the offsets the table records), then commits the group's offsets as a courtesy and
+// publishes a commit event. Partitions are positioned from the table's offsets when first seen (start, rebalance,
+// after a reset), never from the group's. Full buffers pause their topics until a flush drains them.
+// Must never: commit a table past a record it did not take or dead-letter, or crash on a bad record.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import type { Logger } from '../shared/logger.js';
+import { CommitConflictError, CommitStateUnknownError, DataInvalidError, DuckHouseError, describeError } from '../shared/errors.js';
+import type { Catalog, TableIdentifier } from '../catalog/catalogs/catalog.js';
+import { formatIdentifier } from '../catalog/catalogs/catalog.js';
+import type { TableWriterOptions } from '../catalog/writer/table-writer.js';
+import type { CommitEvent, CommitEventPublisher } from '../compactor/queues.js';
+import '../producers/kafka/sender.js'; // registers the snappy codec for compressed topics
+import type { ChangeBuffer } from './change-buffer.js';
+import { RecordDecoder } from './decode.js';
+import type { KafkaRecord } from './decode.js';
+import { DeadLetterSink } from './dead-letters.js';
+import type { PartitionKey } from './offsets.js';
+import { parsePartitionKey, partitionKeyOf } from './offsets.js';
+import type { RoutingOptions } from './routing.js';
+import { tableForTopic } from './routing.js';
+import type { FlushOutcome } from './table-flush.js';
+import { TableSink } from './table-sink.js';
+
+export interface FlushLimits {
+  /** Flush a batch this old (ms). */
+  readonly intervalMs: number;
+  /** … or holding this many rows (changes, for keyed tables). */
+  readonly rows: number;
+  /** … or this many bytes of Kafka keys and values. */
+  readonly bytes: number;
+}
+
+export const DEFAULT_FLUSH: FlushLimits = { intervalMs: 5_000, rows: 500_000, bytes: 128 * 1024 * 1024 };
+
+export interface SinkOptions {
+  readonly kafka: Kafka;
+  readonly registry: SchemaRegistry;
+  readonly catalog: Catalog;
+  readonly group: string;
+  readonly topics?: readonly string[];
+  readonly topicPattern?: RegExp;
+  readonly routing: RoutingOptions;
+  /** `namespace.table` → partition spec text, for tables the sink creates. */
+  readonly partitionBy?: ReadonlyMap<string, string>;
+  readonly flush?: Partial<FlushLimits>;
+  /** Bytes held across all tables (batches filling and flushing) before every topic is paused. Default 512 MiB. */
+  readonly maxBufferedBytes?: number;
+  readonly deadLetters: { readonly topic: string; readonly table: TableIdentifier };
+  readonly commitEvents?: CommitEventPublisher;
+  readonly logger: Logger;
+  readonly writerOptions?: TableWriterOptions;
+  /** Called after each table commit (progress, tests). */
+  readonly onCommit?: (event: CommitEvent) => void;
+}
+
+interface PartitionState {
+  /** Next offset to take (undefined: from the beginning). */
+  next: bigint | undefined;
+}
+
+export interface SinkStats {
+  records: number;
+  commits: number;
+  rowsAdded: number;
+  rowsDeleted: number;
+  deadLetters: number;
+  resets: number;
+}
+
+export class Sink {
+  readonly stats: SinkStats = { records: 0, commits: 0, rowsAdded: 0, rowsDeleted: 0, deadLetters: 0, resets: 0 };
+  private readonly consumer: Consumer;
+  private readonly decoder: RecordDecoder;
+  private readonly dlq: DeadLetterSink;
+  private readonly limits: FlushLimits;
+  private readonly tables = new Map<string, TableSink>();
+  private readonly topicTables = new Map<string, TableSink>();
+  private readonly partitions = new Map<PartitionKey, PartitionState>();
+  private readonly flushing = new Map<TableSink, { buffer: ChangeBuffer; done: Promise<void> }>();
+  private readonly paused = new Set<string>();
+  private producer: ReturnType<Kafka['producer']> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private inBatch: Promise<void> = Promise.resolve();
+  private stopping = false;
+  private running = false;
+
+  constructor(private readonly options: SinkOptions) {
+    this.limits = { ...DEFAULT_FLUSH, ...options.flush };
+    this.consumer = options.kafka.consumer({ groupId: options.group, sessionTimeout: 45_000, rebalanceTimeout: 60_000, maxBytesPerPartition: 4 * 1024 * 1024, maxBytes: 32 * 1024 * 1024 });
+    this.decoder = new RecordDecoder(options.registry);
+    this.producer = options.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    this.dlq = new DeadLetterSink({ catalog: options.catalog, table: options.deadLetters.table, topic: options.deadLetters.topic, producer: this.producer, logger: options.logger });
+  }
+
+  async start(): Promise<void> {
+    const { topics, topicPattern } = this.options;
+    if (!topics?.length && !topicPattern) throw new DuckHouseError('config', 'the sink needs --topics or --topic-pattern');
+    for (const topic of topics ?? []) this.tableOf(topic); // unmappable names fail now, not mid-stream
+    await this.producer!.connect();
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: topicPattern ? [topicPattern] : [...topics!], fromBeginning: true });
+    this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => this.onAssignment(event.payload.memberAssignment));
+    this.running = true;
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: (payload) => {
+        const done = this.onBatch(payload);
+        this.inBatch = done.catch(() => undefined);
+        return done;
+      },
+    });
+    this.timer = setInterval(() => this.tick(), Math.min(250, this.limits.intervalMs));
+    this.timer.unref();
+  }
+
+  private tableOf(topic: string): TableSink {
+    let table = this.topicTables.get(topic);
+    if (table) return table;
+    const id = tableForTopic(topic, this.options.routing);
+    const name = formatIdentifier(id);
+    table = this.tables.get(name);
+    if (!table) {
+      const partitionBy = this.options.partitionBy?.get(name);
+      const sink: TableSink = new TableSink({
+        catalog: this.options.catalog, id, group: this.options.group, logger: this.options.logger,
+        ...(partitionBy ? { partitionBy } : {}),
+        ...(this.options.writerOptions ? { writerOptions: this.options.writerOptions } : {}),
+        flushNow: () => this.flushTable(sink),
+      });
+      table = sink;
+      this.tables.set(name, table);
+    }
+    this.topicTables.set(topic, table);
+    return table;
+  }
+
+  /** A rebalance: partitions no longer ours are forgotten, and their tables start over from what they committed. */
+  private onAssignment(assignment: Record<string, number[]>): void {
+    const owned = new Set(Object.entries(assignment).flatMap(([topic, parts]) => parts.map((p) => partitionKeyOf(topic, p))));
+    const lost = [...this.partitions.keys()].filter((tp) => !owned.has(tp));
+    const affected = new Set(lost.map((tp) => this.topicTables.get(parsePartitionKey(tp).topic)).filter((t): t is TableSink => t !== undefined));
+    for (const table of affected) this.resetTable(table, 'partitions were reassigned');
+    for (const tp of lost) this.partitions.delete(tp);
+    this.options.logger.info({ partitions: owned.size, lost: lost.length }, 'partitions assigned');
+  }
+
+  private resetTable(table: TableSink, why: string): void {
+    this.stats.resets++;
+    const released = table.reset();
+    for (const [tp] of this.partitions) if (this.topicTables.get(parsePartitionKey(tp).topic) === table) this.partitions.delete(tp);
+    this.options.logger.warn({ table: table.name, partitions: released.length, why }, 'batch dropped; reading again from the offsets the table records');
+  }
+
+  private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    if (this.stopping || batch.messages.length === 0) return;
+    const { topic, partition } = batch;
+    const tp = partitionKeyOf(topic, partition);
+    let table: TableSink;
+    try {
+      table = this.tableOf(topic);
+    } catch (error) {
+      this.consumer.pause([{ topic }]);
+      this.options.logger.error({ topic, error: describeError(error) }, 'topic paused: it does not map to a table');
+      return;
+    }
+    let state = this.partitions.get(tp);
+    if (!state) {
+      const offset = await this.retrying(`positioning ${topic} partition ${partition}`, () => table.claim(topic, partition));
+      state = { next: offset };
+      this.partitions.set(tp, state);
+      const first = BigInt(batch.messages[0]!.offset);
+      if (offset === undefined || first !== offset) {
+        // The table has nothing from this partition (read it from the beginning), or the fetch is elsewhere.
+        this.consumer.seek({ topic, partition, offset: offset === undefined ? '-2' : String(offset) });
+        this.options.logger.info({ topic, partition, offset: offset === undefined ? 'earliest' : String(offset), fetched: String(first) }, 'positioned from the table');
+        return;
+      }
+    }
+    for (const message of batch.messages) {
+      if (this.stopping || !isRunning() || isStale()) break;
+      const offset = BigInt(message.offset);
+      if (state.next !== undefined && offset < state.next) continue;
+      const record: KafkaRecord = { topic, partition, offset, key: message.key ?? null, value: message.value ?? null, timestampMs: Number(message.timestamp) };
+      await this.retrying(`taking ${topic} partition ${partition} offset ${offset}`, async () => {
+        let decoded;
+        try {
+          decoded = await this.decoder.decode(record);
+        } catch (error) {
+          if (!(error instanceof DataInvalidError)) throw error;
+          decoded = error;
+        }
+        await table.ingest(record, decoded);
+      });
+      state.next = offset + 1n;
+      this.stats.records++;
+      resolveOffset(message.offset);
+      const pending = table.pending;
+      if (pending && (pending.rows >= this.limits.rows || pending.bytes >= this.limits.bytes)) {
+        // A full batch while the previous one is still flushing: wait for it (a fetch can hold far more than a batch).
+        const flushing = this.flushing.get(table);
+        if (flushing) {
+          await flushing.done;
+          await heartbeat();
+        }
+        this.scheduleFlush(table);
+      }
+    }
+    await heartbeat();
+    this.backpressure();
+  }
+
+  /** Runs `fn` until it succeeds, backing off, while the error is not about the data (catalog, storage, registry down). */
+  private async retrying<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (error) {
+        if (this.stopping && attempt > 3) throw error;
+        this.options.logger.warn({ what, attempt, error: describeError(error) }, 'retrying');
+        await sleep(Math.min(30_000, 250 * 2 ** Math.min(attempt, 7)));
+      }
+    }
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    for (const table of this.tables.values()) {
+      const pending = table.pending;
+      if (pending && now - pending.openedAtMs >= this.limits.intervalMs) this.scheduleFlush(table);
+    }
+  }
+
+  private scheduleFlush(table: TableSink): void {
+    if (this.flushing.has(table)) return;
+    const buffer = table.takeBuffer();
+    if (!buffer) return;
+    const done = this.runFlush(table, buffer).finally(() => {
+      this.flushing.delete(table);
+      this.backpressure();
+      const pending = table.pending;
+      if (pending && (this.stopping || pending.rows >= this.limits.rows || pending.bytes >= this.limits.bytes || Date.now() - pending.openedAtMs >= this.limits.intervalMs)) this.scheduleFlush(table);
+    });
+    this.flushing.set(table, { buffer, done });
+  }
+
+  /** Flushes what a table holds now (and what it is flushing) and waits: before a schema change, and at shutdown. */
+  async flushTable(table: TableSink): Promise<void> {
+    await this.flushing.get(table)?.done;
+    this.scheduleFlush(table);
+    await this.flushing.get(table)?.done;
+  }
+
+  private async runFlush(table: TableSink, buffer: ChangeBuffer): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.dlq.record(buffer.deadLetters);
+        this.stats.deadLetters += buffer.deadLetters.length;
+        buffer.deadLetters.length = 0;
+        const outcome = await table.flush(buffer);
+        await this.afterCommit(table, outcome);
+        return;
+      } catch (error) {
+        const stale = error instanceof CommitConflictError && !error.retriable;
+        if (stale || error instanceof CommitStateUnknownError || (error instanceof DuckHouseError && error.kind === 'commit-conflict')) {
+          this.resetTable(table, describeError(error));
+          return;
+        }
+        if (this.stopping && attempt >= 3) {
+          this.options.logger.error({ table: table.name, error: describeError(error) }, 'flush failed at shutdown; the batch will be read again on restart');
+          return;
+        }
+        this.options.logger.warn({ table: table.name, attempt, error: describeError(error) }, 'flush failed; retrying');
+        await sleep(Math.min(30_000, 500 * 2 ** Math.min(attempt, 6)));
+      }
+    }
+  }
+
+  private async afterCommit(table: TableSink, outcome: FlushOutcome): Promise<void> {
+    this.stats.commits++;
+    this.stats.rowsAdded += outcome.rowsAdded;
+    this.stats.rowsDeleted += outcome.rowsDeleted;
+    const offsets: Record<string, Record<string, string>> = {};
+    const commits: { topic: string; partition: number; offset: string }[] = [];
+    for (const [tp, next] of outcome.offsets) {
+      const { topic, partition } = parsePartitionKey(tp);
+      (offsets[topic] ??= {})[String(partition)] = String(next);
+      commits.push({ topic, partition, offset: String(next) });
+    }
+    const event: CommitEvent = {
+      table: table.name,
+      snapshotId: outcome.snapshotId === undefined ? null : String(outcome.snapshotId),
+      rowsAdded: outcome.rowsAdded,
+      rowsDeleted: outcome.rowsDeleted,
+      dataFiles: outcome.dataFiles,
+      deleteFiles: outcome.deleteFiles,
+      offsets,
+      committedAt: new Date().toISOString(),
+    };
+    this.options.logger.info(event, 'committed');
+    // The group's offsets are a courtesy (monitoring lag); the table's are the truth.
+    await this.consumer.commitOffsets(commits).catch((error: unknown) => this.options.logger.debug({ error: describeError(error) }, 'group offsets not committed'));
+    if (this.options.commitEvents) {
+      await this.options.commitEvents.publish(event).catch((error: unknown) => this.options.logger.warn({ table: table.name, error: describeError(error) }, 'commit event not published'));
+    }
+    this.options.onCommit?.(event);
+  }
+
+  /** Pauses the topics of tables holding two batches' worth, or every topic past the global budget; resumes the rest. */
+  private backpressure(): void {
+    if (!this.running) return;
+    const budget = this.options.maxBufferedBytes ?? 512 * 1024 * 1024;
+    let total = 0;
+    for (const table of this.tables.values()) total += (table.pending?.bytes ?? 0) + (this.flushing.get(table)?.buffer.bytes ?? 0);
+    for (const [topic, table] of this.topicTables) {
+      const pending = table.pending;
+      const full = total >= budget || (this.flushing.has(table) && pending !== undefined && (pending.bytes >= this.limits.bytes || pending.rows >= this.limits.rows));
+      if (full && !this.paused.has(topic)) {
+        this.consumer.pause([{ topic }]);
+        this.paused.add(topic);
+        this.options.logger.debug({ topic, bufferedBytes: total }, 'paused: buffers full');
+      } else if (!full && this.paused.has(topic)) {
+        this.consumer.resume([{ topic }]);
+        this.paused.delete(topic);
+      }
+    }
+  }
+
+  /**
+   * Graceful stop: stops taking records, flushes and commits every batch, then leaves the group. With `abort`, nothing
+   * more is committed: batches are dropped (they are read again on the next start).
+   */
+  async stop(options: { abort?: boolean } = {}): Promise<void> {
+    if (this.stopping && !options.abort) return;
+    this.stopping = true;
+    clearInterval(this.timer);
+    if (!options.abort) {
+      await this.inBatch;
+      for (const table of this.tables.values()) await this.flushTable(table);
+    }
+    this.running = false;
+    await this.consumer.disconnect().catch(() => undefined);
+    await this.producer?.disconnect().catch(() => undefined);
+  }
+}

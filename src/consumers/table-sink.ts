@@ -1,0 +1,310 @@
+// One table as the sink feeds it: creates it from the first writer schema when missing, evolves it when a compatible
+// new schema arrives (committing the rows it holds first), turns decoded records into the current ChangeBuffer (the
+// last change per key for keyed tables, rows for append-only ones, dead letters for what it cannot take), keeps the
+// primary-key index current, and knows the offsets the table records for the partitions this process owns.
+// Must never: let a record that breaks the table's schema or key into a batch, apply a replayed CDC event, or flush
+// a table concurrently with itself (the caller serialises flushes).
+import type { Logger } from '../shared/logger.js';
+import { DataInvalidError, describeError, DuckHouseError } from '../shared/errors.js';
+import type { Catalog, Table, TableIdentifier } from '../catalog/catalogs/catalog.js';
+import { formatIdentifier } from '../catalog/catalogs/catalog.js';
+import { ancestorsOf, currentSchema } from '../catalog/spec/table-metadata.js';
+import { commitAction } from '../catalog/transaction/action.js';
+import { updateSchema } from '../catalog/transaction/update-schema.js';
+import type { TableWriterOptions } from '../catalog/writer/table-writer.js';
+import type { DeadLetterKind } from '../producers/dead-letter.js';
+import { deadLetter } from '../producers/dead-letter.js';
+import { avroFieldName } from '../schemas/avro-iceberg.js';
+import { coerceRow } from '../schemas/debezium-json.js';
+import type { Row } from '../schemas/envelope.js';
+import { RowBatchBuilder } from '../schemas/row-batch.js';
+import type { KeyField } from '../schemas/row-key.js';
+import { rowKeyOf } from '../schemas/row-key.js';
+import { ChangeBuffer, isReplay, sourceOrderOf } from './change-buffer.js';
+import type { DecodedRecord, KafkaRecord, WriterSchema } from './decode.js';
+import type { PartitionKey, Position } from './offsets.js';
+import { KAFKA_OFFSETS_PROPERTY, partitionKeyOf, tableProgress } from './offsets.js';
+import { PrimaryKeyIndex } from './pk-index.js';
+import type { FlushOutcome } from './table-flush.js';
+import { flushBatch } from './table-flush.js';
+import type { SchemaDecision } from './table-schemas.js';
+import { createSinkTable, decideSchema, keyFieldsFor } from './table-schemas.js';
+
+const VALIDATE_ROWS = 4096;
+
+export interface TableSinkOptions {
+  readonly catalog: Catalog;
+  readonly id: TableIdentifier;
+  readonly group: string;
+  readonly logger: Logger;
+  readonly partitionBy?: string;
+  readonly writerOptions?: TableWriterOptions;
+  /** Flushes what this table holds (dead letters first) and waits: called before a schema update. */
+  readonly flushNow: () => Promise<void>;
+}
+
+export class TableSink {
+  readonly name: string;
+  private table: Table | undefined;
+  private index: PrimaryKeyIndex | undefined;
+  /** The snapshot the index reflects. */
+  private indexedSnapshot: bigint | undefined;
+  private buffer: ChangeBuffer | undefined;
+  private validator: RowBatchBuilder | undefined;
+  private rowNames: 'avro' | 'iceberg' = 'avro';
+  private keys: { table: KeyField[]; row: KeyField[] } | undefined;
+  private readonly decisions = new Map<string, SchemaDecision>();
+  /** Offsets (and positions) the table records for the partitions this process owns: the fence of each commit. */
+  private readonly committed = new Map<PartitionKey, bigint | undefined>();
+  private readonly committedPositions = new Map<PartitionKey, Position>();
+
+  constructor(private readonly options: TableSinkOptions) {
+    this.name = formatIdentifier(options.id);
+  }
+
+  /** The current batch (undefined when nothing was consumed since the last flush). */
+  get pending(): ChangeBuffer | undefined {
+    return this.buffer;
+  }
+
+  /** Hands the current batch to a flush; records consumed from now on start a new one. */
+  takeBuffer(): ChangeBuffer | undefined {
+    const buffer = this.buffer;
+    this.buffer = undefined;
+    return buffer;
+  }
+
+  /**
+   * Takes ownership of a topic-partition: reads where the table says it stands (a fresh load) and returns that
+   * offset (undefined: the table has nothing from it yet).
+   */
+  async claim(topic: string, partition: number): Promise<bigint | undefined> {
+    const exists = await this.options.catalog.tableExists(this.options.id);
+    const tp = partitionKeyOf(topic, partition);
+    if (!exists) {
+      this.committed.set(tp, undefined);
+      return undefined;
+    }
+    const table = await this.options.catalog.loadTable(this.options.id);
+    this.adopt(table);
+    const progress = tableProgress(table.metadata);
+    const offset = progress.offsets.get(tp);
+    this.committed.set(tp, offset);
+    const position = progress.positions.get(tp);
+    if (position) this.committedPositions.set(tp, position);
+    else this.committedPositions.delete(tp);
+    return offset;
+  }
+
+  /** Gives up partitions (revoked, or to be read again): their fence and any batch of this table are dropped. */
+  release(partitions: readonly PartitionKey[]): void {
+    for (const tp of partitions) {
+      this.committed.delete(tp);
+      this.committedPositions.delete(tp);
+    }
+  }
+
+  /** Drops the batch and the index (after a fence, a rebalance or a failed flush): everything is read again. */
+  reset(): PartitionKey[] {
+    const owned = [...this.committed.keys()];
+    this.buffer = undefined;
+    this.index = undefined;
+    this.indexedSnapshot = undefined;
+    this.table = undefined;
+    this.decisions.clear();
+    this.release(owned);
+    return owned;
+  }
+
+  private adopt(table: Table): void {
+    if (this.table && this.table.metadata.currentSchemaId !== table.metadata.currentSchemaId) {
+      this.decisions.clear();
+      this.validator = undefined;
+    }
+    this.table = table;
+  }
+
+  private async ensureTable(writer: WriterSchema): Promise<Table> {
+    if (this.table) return this.table;
+    const { catalog, id } = this.options;
+    const table = (await catalog.tableExists(id)) ? await catalog.loadTable(id) : await createSinkTable(catalog, id, writer, this.options.partitionBy ? { partitionBy: this.options.partitionBy } : {});
+    this.adopt(table);
+    return table;
+  }
+
+  private current(table: Table): ChangeBuffer {
+    const schema = currentSchema(table.metadata);
+    if (this.buffer && this.buffer.schema.schemaId !== schema.schemaId) {
+      throw new DuckHouseError('internal', `${this.name}: the batch was started with schema ${this.buffer.schema.schemaId}, the table now has ${schema.schemaId}`);
+    }
+    this.buffer ??= new ChangeBuffer(schema, this.rowNames);
+    return this.buffer;
+  }
+
+  private deadLetter(record: KafkaRecord, kind: DeadLetterKind, message: string, table: Table | undefined): void {
+    const buffer = table ? this.current(table) : (this.buffer ??= new ChangeBuffer({ schemaId: -1, identifierFieldIds: [], fields: [] }, this.rowNames));
+    buffer.deadLetters.push(deadLetter({
+      kind,
+      message,
+      table: this.name,
+      topic: record.topic,
+      partition: record.partition,
+      offset: record.offset.toString(),
+      key_base64: record.key ? record.key.toString('base64') : null,
+      raw: record.value ?? Buffer.alloc(0),
+    }));
+    buffer.consumed(partitionKeyOf(record.topic, record.partition), record.offset, (record.key?.length ?? 0) + (record.value?.length ?? 0));
+  }
+
+  /** The table's answer to a writer schema, evolving the table first when it can take it after a schema update. */
+  private async decide(table: Table, writer: WriterSchema): Promise<{ table: Table; decision: SchemaDecision }> {
+    const known = this.decisions.get(writer.id);
+    if (known) return { table, decision: known };
+    const decision = decideSchema(table, writer);
+    if (decision.kind !== 'evolve') {
+      this.decisions.set(writer.id, decision);
+      return { table, decision };
+    }
+    // Rows already held were written for the old schema: commit them first, then change the schema.
+    await this.options.flushNow();
+    const { catalog, id, logger } = this.options;
+    const latest = await catalog.loadTable(id);
+    const again = decideSchema(latest, writer);
+    let evolved = latest;
+    if (again.kind === 'evolve') {
+      evolved = (await commitAction(catalog, id, updateSchema(again.changes), { base: latest })).table;
+      logger.info({ table: this.name, schemaId: evolved.metadata.currentSchemaId, changes: again.changes.map((c) => c.op), notes: again.notes }, 'schema evolved');
+    }
+    this.adopt(evolved);
+    this.indexedSnapshot = this.index ? evolved.metadata.currentSnapshotId : undefined;
+    const settled = again.kind === 'evolve' ? ({ kind: 'accept' } as const) : again;
+    this.decisions.set(writer.id, settled);
+    return { table: evolved, decision: settled };
+  }
+
+  /** Takes one consumed record (decoded, or the error decoding it gave) into the current batch. */
+  async ingest(record: KafkaRecord, decoded: DecodedRecord | DataInvalidError): Promise<void> {
+    if (decoded instanceof DataInvalidError) return this.deadLetter(record, 'decode', decoded.message, this.table);
+    const tp = partitionKeyOf(record.topic, record.partition);
+    const bytes = (record.key?.length ?? 0) + (record.value?.length ?? 0);
+    let table: Table;
+    try {
+      table = await this.ensureTable(decoded.writer);
+    } catch (error) {
+      if (error instanceof DuckHouseError && error.kind !== 'io' && !error.retriable) return this.deadLetter(record, 'schema', describeError(error), undefined);
+      throw error;
+    }
+    const event = decoded.event;
+    if (!event) {
+      this.current(table).consumed(tp, record.offset, bytes); // a tombstone: nothing to apply
+      return;
+    }
+    const decided = await this.decide(table, decoded.writer);
+    table = decided.table;
+    if (decided.decision.kind === 'refuse') return this.deadLetter(record, 'schema', `the table cannot take schema ${decoded.writer.id.slice(0, 60)}: ${decided.decision.reasons.join('; ')}`, table);
+    this.rowNames = decoded.writer.format === 'avro' ? 'avro' : 'iceberg';
+    const buffer = this.current(table);
+    const order = sourceOrderOf(event.source);
+    if (order && isReplay(order, maxPosition(this.committedPositions.get(tp), buffer.positions.get(tp)))) {
+      buffer.consumed(tp, record.offset, bytes); // a replayed CDC event, already applied
+      return;
+    }
+    try {
+      this.apply(table, buffer, record, decoded);
+    } catch (error) {
+      if (error instanceof DataInvalidError) return this.deadLetter(record, 'constraint', `${record.topic} partition ${record.partition} offset ${record.offset}: ${error.message}`, table);
+      throw error;
+    }
+    if (order) buffer.keptPosition(tp, order.position);
+    buffer.consumed(tp, record.offset, bytes);
+  }
+
+  private apply(table: Table, buffer: ChangeBuffer, record: KafkaRecord, decoded: DecodedRecord): void {
+    const event = decoded.event!;
+    const tp = partitionKeyOf(record.topic, record.partition);
+    const schemaless = decoded.writer.format === 'json' && !decoded.writer.valueSchema;
+    const shape = (row: Row | null): Row | null => (row && schemaless ? coerceRow(row, currentSchema(table.metadata), 'row') : row);
+    this.keys ??= keyFieldsFor(table, buffer.rowNames);
+    const keyed = this.keys.table.length > 0;
+    if (event.op === 't') {
+      if (!keyed) throw new DataInvalidError('a truncate cannot be applied to a table without key columns');
+      buffer.truncate(tp);
+      return;
+    }
+    const upsert = event.op !== 'd';
+    const row = shape(upsert ? event.after : (event.before ?? renameKey(decoded.key, buffer.rowNames)));
+    if (!row) throw new DataInvalidError(`a "${event.op}" event without ${upsert ? '"after"' : '"before" or a key'}`);
+    if (upsert) this.validate(table, buffer, row);
+    if (!keyed) {
+      if (!upsert) throw new DataInvalidError('a delete cannot be applied to a table without key columns (give the table a key)');
+      buffer.appendRow(row);
+      return;
+    }
+    const key = rowKeyOf(row, this.keys.row);
+    buffer.putChange(key, { upsert, row, unavailable: upsert ? event.unavailable_columns : null, partition: tp, offset: record.offset, position: sourceOrderOf(event.source)?.position ?? null });
+  }
+
+  /** Keyed tables keep rows as objects until the flush: check now that the table takes them. */
+  private validate(table: Table, buffer: ChangeBuffer, row: Row): void {
+    if (!this.keys || this.keys.table.length === 0) return; // appendRow checks append-only rows itself
+    this.validator ??= new RowBatchBuilder(currentSchema(table.metadata), { rowNames: buffer.rowNames });
+    this.validator.append(row);
+    if (this.validator.length >= VALIDATE_ROWS) this.validator.build();
+  }
+
+  /** Flushes a batch taken with takeBuffer(): fenced commit, index kept current. */
+  async flush(buffer: ChangeBuffer): Promise<FlushOutcome> {
+    const { catalog, id } = this.options;
+    const base = await catalog.loadTable(id);
+    if (buffer.schema.schemaId >= 0 && currentSchema(base.metadata).schemaId !== buffer.schema.schemaId) {
+      throw new DuckHouseError('commit-conflict', `${this.name}: the table's schema changed (another writer) since the batch began; reading it again`, { retriable: false });
+    }
+    this.adopt(base);
+    this.keys ??= keyFieldsFor(base, buffer.rowNames);
+    if (this.keys.table.length > 0) await this.ensureIndex(base);
+    const outcome = await flushBatch({ ...this.options, committed: this.committed, index: this.keys.table.length > 0 ? this.index : undefined }, base, buffer);
+    this.adopt(outcome.table);
+    if (this.index) this.indexedSnapshot = outcome.snapshotId;
+    for (const [tp, offset] of outcome.offsets) if (this.committed.has(tp)) this.committed.set(tp, offset);
+    for (const [tp, position] of outcome.positions) this.committedPositions.set(tp, position);
+    return outcome;
+  }
+
+  /** Rebuilds the index unless every snapshot since the indexed one only added rows for other partitions. */
+  private async ensureIndex(base: Table): Promise<void> {
+    const head = base.metadata.currentSnapshotId;
+    if (this.index && this.indexedSnapshot === head) return;
+    if (this.index && this.indexedSnapshot !== undefined) {
+      const since: { summary: Readonly<Record<string, string>> }[] = [];
+      let found = false;
+      for (const s of ancestorsOf(base.metadata, head)) {
+        if (s.snapshotId === this.indexedSnapshot) {
+          found = true;
+          break;
+        }
+        since.push(s);
+      }
+      const harmless = found && since.every((s) => s.summary[KAFKA_OFFSETS_PROPERTY] !== undefined && (s.summary['deleted-data-files'] ?? '0') === '0');
+      if (harmless) {
+        this.indexedSnapshot = head;
+        return;
+      }
+    }
+    const started = Date.now();
+    this.index = await PrimaryKeyIndex.build(base, this.keys!.table, this.options.writerOptions?.tempDir ? { tempDir: this.options.writerOptions.tempDir } : {});
+    this.indexedSnapshot = head;
+    this.options.logger.info({ table: this.name, keys: this.index.size, duplicates: this.index.duplicateKeys, ms: Date.now() - started }, 'primary-key index built from the table');
+  }
+}
+
+function maxPosition(a: Position | undefined, b: Position | undefined): Position | undefined {
+  if (!a) return b;
+  if (!b) return a;
+  for (let i = 0; i < 3; i++) if (a[i] !== b[i]) return a[i]! > b[i]! ? a : b;
+  return a;
+}
+
+function renameKey(key: Record<string, unknown> | null, rowNames: 'avro' | 'iceberg'): Row | null {
+  if (!key || rowNames === 'iceberg') return key;
+  return Object.fromEntries(Object.entries(key).map(([k, v]) => [avroFieldName(k), v]));
+}

@@ -1,0 +1,145 @@
+// The sink against real Kafka, the registry and an Iceberg catalog: an append-only table from the CSV producer, an
+// upsert table with deletes and many changes of one key per batch, restarts without duplicates, and poison records
+// dead-lettered (topic and Iceberg table) while the rest flows.
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Kafka } from 'kafkajs';
+import { produceCsv } from '../../src/producers/csv/csv-producer.js';
+import { prepareCsvInput } from '../../src/producers/csv/row-encoder.js';
+import { createKafka, createProducer } from '../../src/producers/kafka/client.js';
+import { readAll } from '../../src/producers/kafka/read-to-end.js';
+import { tableProgress } from '../../src/consumers/offsets.js';
+import { createRegistry, type SchemaRegistry } from '../../src/schemas/registry.js';
+import type { CatalogFixture } from './catalog-fixtures.js';
+import { catalogFixture } from './catalog-fixtures.js';
+import { endpoints, uniqueName } from './helpers.js';
+import { readTable, startTestSink, waitCaughtUp } from './sink-fixtures.js';
+
+let kafka: Kafka;
+let registry: SchemaRegistry;
+let dir: string;
+let fixture: CatalogFixture;
+
+before(async () => {
+  kafka = createKafka({ brokers: endpoints().kafka.brokers, quiet: true });
+  registry = createRegistry({ url: endpoints().schemaRegistry.url });
+  dir = await mkdtemp(path.join(tmpdir(), 'duckhouse-sink-'));
+  fixture = await catalogFixture('sql-local');
+});
+
+after(async () => {
+  await fixture.cleanup();
+});
+
+async function csv(name: string, lines: string[]): Promise<string> {
+  const file = path.join(dir, name);
+  await writeFile(file, `${lines.join('\n')}\n`);
+  return file;
+}
+
+describe('sink', () => {
+  test('an append-only table from the CSV producer: every row once, also after a restart', async () => {
+    const prefix = uniqueName('sk').replace('-', '_');
+    const rows = Array.from({ length: 5000 }, (_, i) => `${i},name ${i},${(i * 1.5).toFixed(2)},2024-01-${String((i % 28) + 1).padStart(2, '0')}`);
+    const file = await csv('append.csv', ['id,name,amount,day', ...rows]);
+    const produced = await produceCsv(kafka, registry, { input: await prepareCsvInput(file), namespace: 'shop', table: 'events', topicPrefix: prefix, partitions: 3 });
+    assert.equal(produced.sent, 5000);
+    const id = { namespace: ['shop'], name: 'events' };
+    let sink = await startTestSink(kafka, registry, fixture.catalog, { prefix, topics: [produced.topic] });
+    try {
+      await waitCaughtUp(kafka, fixture.catalog, id, produced.topic);
+    } finally {
+      await sink.stop();
+    }
+    let table = await readTable(fixture.catalog, id);
+    assert.equal(table.length, 5000);
+    assert.deepEqual(new Set(table.map((r) => r.id)).size, 5000);
+    const row7 = table.find((r) => r.id === 7n || r.id === 7);
+    assert.equal(row7?.name, 'name 7');
+    const snapshots = (await fixture.catalog.loadTable(id)).metadata.snapshots.length;
+
+    // A restart reads from the table's offsets: nothing new, nothing twice.
+    sink = await startTestSink(kafka, registry, fixture.catalog, { prefix, topics: [produced.topic] });
+    await new Promise((r) => setTimeout(r, 3000));
+    await sink.stop();
+    table = await readTable(fixture.catalog, id);
+    assert.equal(table.length, 5000);
+    assert.equal((await fixture.catalog.loadTable(id)).metadata.snapshots.length, snapshots, 'no commit without new records');
+  });
+
+  test('an upsert table: the last change per key wins, deletes remove rows, restarts add nothing', async () => {
+    const prefix = uniqueName('sk').replace('-', '_');
+    const header = 'id,qty,note,op';
+    // 300 keys, each changed several times; every 7th key is deleted at the end, every 11th re-inserted after that.
+    const lines: string[] = [];
+    const model = new Map<number, { qty: number; note: string }>();
+    for (let round = 0; round < 4; round++) {
+      for (let k = 0; k < 300; k++) {
+        lines.push(`${k},${round * 1000 + k},round ${round},`);
+        model.set(k, { qty: round * 1000 + k, note: `round ${round}` });
+      }
+    }
+    for (let k = 0; k < 300; k += 7) {
+      lines.push(`${k},,,d`);
+      model.delete(k);
+    }
+    for (let k = 0; k < 300; k += 11) {
+      lines.push(`${k},${-k || 0},back,`);
+      model.set(k, { qty: -k || 0, note: 'back' });
+    }
+    const file = await csv('upsert.csv', [header, ...lines]);
+    const produced = await produceCsv(kafka, registry, { input: await prepareCsvInput(file), namespace: 'shop', table: 'stock', keyColumns: ['id'], opColumn: 'op', topicPrefix: prefix, partitions: 2 });
+    const id = { namespace: ['shop'], name: 'stock' };
+    // Small batches: the changes of one key span several commits (position deletes across files).
+    const sink = await startTestSink(kafka, registry, fixture.catalog, { prefix, topics: [produced.topic], flush: { intervalMs: 300, rows: 50 } });
+    try {
+      await waitCaughtUp(kafka, fixture.catalog, id, produced.topic);
+    } finally {
+      await sink.stop();
+    }
+    const table = await readTable(fixture.catalog, id);
+    const got = new Map(table.map((r) => [Number(r.id), { qty: Number(r.qty), note: r.note as string }]));
+    assert.equal(table.length, got.size, 'one row per key');
+    assert.deepEqual(got, model);
+    const metadata = (await fixture.catalog.loadTable(id)).metadata;
+    assert.ok(metadata.snapshots.length > 2, `several commits, found ${metadata.snapshots.length}: ${JSON.stringify(metadata.snapshots.map((s) => s.summary))}`);
+    assert.ok(metadata.snapshots.some((s) => Number(s.summary['added-position-deletes'] ?? 0) > 0), 'updates became position deletes');
+    assert.deepEqual(metadata.schemas.at(-1)?.identifierFieldIds.length, 1, 'the key is the identifier field');
+    assert.ok(tableProgress(metadata).offsets.size >= 1);
+  });
+
+  test('poison records go to the DLQ topic and table while the rest flows', async () => {
+    const prefix = uniqueName('sk').replace('-', '_');
+    const file = await csv('good.csv', ['id,v', ...Array.from({ length: 100 }, (_, i) => `${i},${i}`)]);
+    const produced = await produceCsv(kafka, registry, { input: await prepareCsvInput(file), namespace: 'shop', table: 'mixed', keyColumns: ['id'], topicPrefix: prefix, partitions: 1 });
+    const producer = createProducer(kafka);
+    await producer.connect();
+    await producer.send({ topic: produced.topic, messages: [
+      { key: 'k1', value: Buffer.from([1, 2, 3, 4]) },
+      { key: null, value: Buffer.from([0, 0x7f, 0xff, 0xff, 0xf0, 1]) },
+      { key: 'k3', value: '{"not": "an envelope"}' },
+    ] });
+    await producer.disconnect();
+    const more = await csv('more.csv', ['id,v', ...Array.from({ length: 50 }, (_, i) => `${100 + i},${i}`)]);
+    await produceCsv(kafka, registry, { input: await prepareCsvInput(more), namespace: 'shop', table: 'mixed', keyColumns: ['id'], topicPrefix: prefix, partitions: 1 });
+    const id = { namespace: ['shop'], name: 'mixed' };
+    const sink = await startTestSink(kafka, registry, fixture.catalog, { prefix, topics: [produced.topic] });
+    try {
+      await waitCaughtUp(kafka, fixture.catalog, id, produced.topic);
+    } finally {
+      await sink.stop();
+    }
+    assert.equal((await readTable(fixture.catalog, id)).length, 150);
+    const letters = (await readAll(kafka, `${prefix}.dlq`)).map((m) => JSON.parse(m.message.value!.toString()) as { kind: string; offset: string; message: string });
+    const sinkLetters = letters.filter((l) => l.offset !== null);
+    assert.deepEqual(sinkLetters.map((l) => l.kind), ['decode', 'decode', 'decode']);
+    assert.deepEqual(sinkLetters.map((l) => l.offset), ['100', '101', '102']);
+    assert.match(sinkLetters[0]!.message, /partition 0 offset 100/);
+    const dlqTable = await readTable(fixture.catalog, { namespace: [prefix], name: 'dead_letters' });
+    assert.equal(dlqTable.length, 3);
+    assert.deepEqual(dlqTable.map((r) => Buffer.from(r.raw_base64 as string, 'base64').length).sort(), [22, 4, 6].sort());
+  });
+});

@@ -29,6 +29,7 @@ interface SinkFlags extends CatalogFlags {
   dlqTopic?: string;
   dlqTable: string;
   commitEvents: boolean;
+  sessionTimeout: number;
   brokers?: string;
   registry?: string;
 }
@@ -74,6 +75,7 @@ export function sinkCommand(): Command {
     .option('--max-buffered <size>', 'pause consumption while batches hold this much', parseBytes, 512 * 1024 * 1024)
     .option('--dlq-topic <topic>', 'dead-letter topic (default <prefix>.dlq)')
     .option('--dlq-table <ns.table>', 'Iceberg table of dead letters', 'duckhouse.dead_letters')
+    .option('--session-timeout <duration>', 'how long the group waits for a silent sink before moving its partitions (min 6s)', parseDuration, 30_000)
     .option('--no-commit-events', 'do not publish commit events to BullMQ (Redis of the stack)')
     .option('--brokers <list>', 'Kafka bootstrap brokers, comma-separated (default: the running stack)')
     .option('--registry <url>', 'schema registry URL (default: the running stack)');
@@ -108,6 +110,7 @@ export function sinkCommand(): Command {
       partitionBy: partitionSpecsByTable(flags.partitionBy),
       flush: { intervalMs: flags.flushInterval, rows: flags.flushRows, bytes: flags.flushBytes },
       maxBufferedBytes: flags.maxBuffered,
+      sessionTimeoutMs: flags.sessionTimeout,
       deadLetters: { topic: flags.dlqTopic ?? dlqTopic(flags.prefix), table: tableIdentifier(flags.dlqTable) },
       ...(commitEvents ? { commitEvents } : {}),
       logger,

@@ -53,6 +53,8 @@ export interface SinkOptions {
   readonly commitEvents?: CommitEventPublisher;
   readonly logger: Logger;
   readonly writerOptions?: TableWriterOptions;
+  /** How long the group waits for a silent member before moving its partitions (default 30 s; the broker's minimum is 6 s). */
+  readonly sessionTimeoutMs?: number;
   /** Called after each table commit (progress, tests). */
   readonly onCommit?: (event: CommitEvent) => void;
 }
@@ -90,7 +92,8 @@ export class Sink {
 
   constructor(private readonly options: SinkOptions) {
     this.limits = { ...DEFAULT_FLUSH, ...options.flush };
-    this.consumer = options.kafka.consumer({ groupId: options.group, sessionTimeout: 45_000, rebalanceTimeout: 60_000, maxBytesPerPartition: 4 * 1024 * 1024, maxBytes: 32 * 1024 * 1024 });
+    const sessionTimeout = options.sessionTimeoutMs ?? 30_000;
+    this.consumer = options.kafka.consumer({ groupId: options.group, sessionTimeout, heartbeatInterval: Math.min(3_000, Math.floor(sessionTimeout / 3)), rebalanceTimeout: 60_000, maxBytesPerPartition: 4 * 1024 * 1024, maxBytes: 32 * 1024 * 1024 });
     this.decoder = new RecordDecoder(options.registry);
     this.producer = options.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     this.dlq = new DeadLetterSink({ catalog: options.catalog, table: options.deadLetters.table, topic: options.deadLetters.topic, producer: this.producer, logger: options.logger });

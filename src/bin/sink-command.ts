@@ -133,7 +133,10 @@ export function sinkCommand(): Command {
       };
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
-      sink.start().catch(reject);
+      sink.start().then(() => {
+        const what = flags.topics ? `topics ${flags.topics}` : `topics matching ${flags.topicPattern}`;
+        process.stderr.write(`sink running: ${what} as group ${flags.group}; SIGTERM or Ctrl-C commits and stops\n`);
+      }, reject);
     });
     await closeAll();
     process.stdout.write(`sink stopped: ${JSON.stringify(sink.stats)}\n`);

@@ -3,7 +3,7 @@
 import { Command, Option } from 'commander';
 import type { ComponentName } from '../stack/component.js';
 import { loadStackConfig, readEndpoints, redactedEndpoints } from '../stack/config.js';
-import { COMPONENTS, componentByName, stackDown, stackLogs, stackStatus, stackUp } from '../stack/stack.js';
+import { COMPONENTS, componentByName, stackDown, stackLogs, stackRestart, stackStatus, stackUp } from '../stack/stack.js';
 
 const started = Date.now();
 function report(line: string): void {
@@ -33,6 +33,14 @@ export function stackCommand(): Command {
     .option('--purge', 'also delete service data (topics, databases, objects); installs stay cached', false)
     .action(async (options: { purge: boolean }) => {
       await stackDown(loadStackConfig(), report, { purge: options.purge });
+    });
+
+  stack
+    .command('restart')
+    .description('stop one service and start it again (to try how DuckHouse rides out a broker or database restart)')
+    .argument('<component>', componentList)
+    .action(async (name: string) => {
+      await stackRestart(loadStackConfig(), report, componentByName(name).name as ComponentName);
     });
 
   stack

@@ -280,6 +280,22 @@ export async function stackDown(config: StackConfig, report: Reporter, options: 
   });
 }
 
+/** Stops one service and starts it again (what `duckhouse stack restart <name>` does; tests use it for broker faults). */
+export async function stackRestart(config: StackConfig, report: Reporter, name: ComponentName): Promise<void> {
+  const component = COMPONENTS.find((c) => c.name === name);
+  if (!component?.launch) throw new StackError(name, `cannot restart it: expected one of ${COMPONENTS.filter((c) => c.launch).map((c) => c.name).join(', ')}`);
+  await withLock(config, report, async () => {
+    const pidFile = pidFileOf(config, component);
+    const record = await readPidRecord(pidFile);
+    if (record) {
+      const outcome = await stopProcess(record, component.stopSignal, 30_000);
+      await removePidFile(pidFile);
+      report(`${component.name.padEnd(8)} ${outcome === 'killed' ? 'did not stop in 30s; killed' : 'stopped'}`);
+    }
+  });
+  await stackUp(config, report, { only: [name] });
+}
+
 export type ComponentState = 'up' | 'starting' | 'down' | 'stopped' | 'not installed' | 'installed';
 
 export interface ComponentStatus {

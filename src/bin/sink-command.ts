@@ -41,7 +41,9 @@ export function parseBytes(text: string): number {
   const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim());
   const unit = match ? UNITS[match[2]!.toLowerCase()] : undefined;
   if (!match || unit === undefined) throw new InvalidArgumentError(`expected a size like 128MiB, 64m or 1048576, found ${JSON.stringify(text)}`);
-  return Math.round(Number(match[1]) * unit);
+  const bytes = Math.round(Number(match[1]) * unit);
+  if (bytes < 1) throw new InvalidArgumentError(`expected at least 1 byte, found ${JSON.stringify(text)}`);
+  return bytes;
 }
 
 /** `5s`, `500ms`, `2m`, `5000` (ms) → milliseconds. */

@@ -191,14 +191,14 @@ describe('tableProgress', () => {
     rejectsNaming(() => tableProgress(m), 1n, /oops/);
   });
 
-  it('refuses offsets that are not plain non-negative decimal numbers', { todo: 'bug: offsets.ts decodeNested/BigInt accepts "" (→ 0n), " 7 ", "0x10", "-5" as offsets and "1,,3" as a position' }, () => {
+  it('refuses offsets that are not plain non-negative decimal numbers', () => {
     for (const text of ['', ' 7 ', '0x10', '-5']) {
       assert.throws(() => tableProgress(withSummary({ [KAFKA_OFFSETS_PROPERTY]: JSON.stringify({ t: { 0: text } }) })), MetadataInvalidError, JSON.stringify(text));
     }
     assert.throws(() => tableProgress(withSummary({ [KAFKA_OFFSETS_PROPERTY]: '{"t":{"0":"1"}}', [SOURCE_POSITIONS_PROPERTY]: '{"t":{"0":"1,,3"}}' })), MetadataInvalidError);
   });
 
-  it('refuses JSON arrays where objects are expected', { todo: 'bug: offsets.ts decodeNested accepts arrays: "[]" reads as no offsets, {"t":["5"]} as partition 0 at 5' }, () => {
+  it('refuses JSON arrays where objects are expected', () => {
     assert.throws(() => tableProgress(withSummary({ [KAFKA_OFFSETS_PROPERTY]: '[]' })), MetadataInvalidError);
     assert.throws(() => tableProgress(withSummary({ [KAFKA_OFFSETS_PROPERTY]: '{"t":["5"]}' })), MetadataInvalidError);
   });

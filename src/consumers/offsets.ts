@@ -58,10 +58,11 @@ function decodeNested<V>(text: string, value: (s: string) => V, where: string): 
   } catch (error) {
     throw new MetadataInvalidError(`${where}: expected a JSON object of topic → partition → value, found ${text.slice(0, 80)}`, { cause: error });
   }
-  if (typeof parsed !== 'object' || parsed === null) throw new MetadataInvalidError(`${where}: expected a JSON object, found ${text.slice(0, 80)}`);
-  for (const [topic, partitions] of Object.entries(parsed as Record<string, unknown>)) {
-    if (typeof partitions !== 'object' || partitions === null) throw new MetadataInvalidError(`${where}: topic ${topic} should map partitions to values`);
-    for (const [partition, raw] of Object.entries(partitions as Record<string, unknown>)) {
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObject(parsed)) throw new MetadataInvalidError(`${where}: expected a JSON object, found ${text.slice(0, 80)}`);
+  for (const [topic, partitions] of Object.entries(parsed)) {
+    if (!isObject(partitions)) throw new MetadataInvalidError(`${where}: topic ${topic} should map partitions to values, found ${JSON.stringify(partitions)}`);
+    for (const [partition, raw] of Object.entries(partitions)) {
       if (typeof raw !== 'string' || !/^\d+$/.test(partition)) throw new MetadataInvalidError(`${where}: ${topic} partition ${partition} has ${JSON.stringify(raw)}`);
       try {
         result.set(partitionKeyOf(topic, Number(partition)), value(raw));
@@ -73,11 +74,17 @@ function decodeNested<V>(text: string, value: (s: string) => V, where: string): 
   return result;
 }
 
+/** A non-negative decimal integer, exactly (BigInt() alone takes "", " 7 ", "0x10"). */
+function parseCount(text: string): bigint {
+  if (!/^\d+$/.test(text)) throw new SyntaxError(`expected a non-negative whole number, found ${JSON.stringify(text)}`);
+  return BigInt(text);
+}
+
 export const encodeOffsets = (offsets: ReadonlyMap<PartitionKey, bigint>): string => encodeNested(offsets, String);
 export const encodePositions = (positions: ReadonlyMap<PartitionKey, Position>): string => encodeNested(positions, (p) => p.join(','));
 
 function parsePosition(text: string): Position {
-  const parts = text.split(',').map((s) => BigInt(s));
+  const parts = text.split(',').map(parseCount);
   if (parts.length !== 3) throw new Error(`expected three numbers, found ${parts.length}`);
   return [parts[0]!, parts[1]!, parts[2]!];
 }
@@ -92,7 +99,7 @@ export function tableProgress(metadata: TableMetadata, branch = MAIN_BRANCH): Ta
   const found: Snapshot | undefined = ancestorsOf(metadata, head.snapshotId).find((s) => s.summary[KAFKA_OFFSETS_PROPERTY] !== undefined);
   if (!found) return EMPTY_PROGRESS;
   const where = `snapshot ${found.snapshotId} of ${metadata.location}`;
-  const offsets = decodeNested(found.summary[KAFKA_OFFSETS_PROPERTY]!, (s) => BigInt(s), `${where}, ${KAFKA_OFFSETS_PROPERTY}`);
+  const offsets = decodeNested(found.summary[KAFKA_OFFSETS_PROPERTY]!, parseCount, `${where}, ${KAFKA_OFFSETS_PROPERTY}`);
   const positionsText = found.summary[SOURCE_POSITIONS_PROPERTY];
   const positions = positionsText ? decodeNested(positionsText, parsePosition, `${where}, ${SOURCE_POSITIONS_PROPERTY}`) : new Map<PartitionKey, Position>();
   return { offsets, positions, snapshotId: found.snapshotId };

@@ -21,7 +21,7 @@ export interface RoutingOptions {
 
 /** The table a topic feeds, or an error saying why the topic cannot be mapped. */
 export function tableForTopic(topic: string, options: RoutingOptions): TableIdentifier {
-  const explicit = options.tables?.[topic];
+  const explicit = options.tables && Object.hasOwn(options.tables, topic) ? options.tables[topic] : undefined;
   if (explicit !== undefined) return tableIdentifier(explicit);
   const head = `${options.prefix}.`;
   const rest = topic.startsWith(head) ? topic.slice(head.length) : undefined;
@@ -46,14 +46,17 @@ const TRANSFORMS: Record<string, { args: number; suffix: string; make: (n?: numb
   truncate: { args: 1, suffix: '_trunc', make: (n) => ({ kind: 'truncate', width: n! }) },
 };
 
-/** Splits on commas that are not inside parentheses. */
+/** Splits on commas that are not inside parentheses or double quotes. */
 function splitTop(text: string): string[] {
   const parts: string[] = [];
   let depth = 0;
   let start = 0;
+  let quoted = false;
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
-    if (c === '(') depth++;
+    if (c === '"') quoted = !quoted;
+    else if (quoted) continue;
+    else if (c === '(') depth++;
     else if (c === ')') depth--;
     else if (c === ',' && depth === 0) {
       parts.push(text.slice(start, i));
@@ -75,9 +78,10 @@ export function parsePartitionSpec(text: string, schema: Schema, table = 'table'
       throw new DuckHouseError('config', `partition spec of ${table}, item ${index + 1} "${item}": ${why}; expected a column, year|month|day|hour(column), bucket(N, column) or truncate(W, column)`);
     };
     const call = /^([A-Za-z_]+)\s*\((.*)\)$/.exec(item);
-    const name = call ? call[1]!.toLowerCase() : 'identity';
+    const written = call ? call[1]! : 'identity';
+    const name = written.toLowerCase();
     const args = call ? splitTop(call[2]!) : [item];
-    const known = TRANSFORMS[name] ?? fail(`unknown transform "${name}"`);
+    const known = (Object.hasOwn(TRANSFORMS, name) ? TRANSFORMS[name] : undefined) ?? fail(`unknown transform "${written}"`);
     if (args.length !== known.args + 1) fail(`${name} takes ${known.args + 1} argument(s), found ${args.length}`);
     let n: number | undefined;
     if (known.args === 1) {

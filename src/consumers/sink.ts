@@ -16,6 +16,7 @@ import type { CommitEvent, CommitEventPublisher } from '../compactor/queues.js';
 import '../producers/kafka/sender.js'; // registers the snappy codec for compressed topics
 import type { ChangeBuffer } from './change-buffer.js';
 import { RecordDecoder } from './decode.js';
+import { KeyPartitions } from './key-partitions.js';
 import type { KafkaRecord } from './decode.js';
 import { DeadLetterSink } from './dead-letters.js';
 import type { PartitionKey } from './offsets.js';
@@ -77,6 +78,7 @@ export class Sink {
   readonly stats: SinkStats = { records: 0, commits: 0, rowsAdded: 0, rowsDeleted: 0, deadLetters: 0, resets: 0 };
   private readonly consumer: Consumer;
   private readonly decoder: RecordDecoder;
+  private readonly keyPartitions: KeyPartitions;
   private readonly dlq: DeadLetterSink;
   private readonly limits: FlushLimits;
   private readonly tables = new Map<string, TableSink>();
@@ -95,6 +97,7 @@ export class Sink {
     const sessionTimeout = options.sessionTimeoutMs ?? 30_000;
     this.consumer = options.kafka.consumer({ groupId: options.group, sessionTimeout, heartbeatInterval: Math.min(3_000, Math.floor(sessionTimeout / 3)), rebalanceTimeout: 60_000, maxBytesPerPartition: 4 * 1024 * 1024, maxBytes: 32 * 1024 * 1024 });
     this.decoder = new RecordDecoder(options.registry);
+    this.keyPartitions = new KeyPartitions(options.kafka, options.registry);
     this.producer = options.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     this.dlq = new DeadLetterSink({ catalog: options.catalog, table: options.deadLetters.table, topic: options.deadLetters.topic, producer: this.producer, logger: options.logger });
   }
@@ -130,7 +133,7 @@ export class Sink {
     if (!table) {
       const partitionBy = this.options.partitionBy?.get(name);
       const sink: TableSink = new TableSink({
-        catalog: this.options.catalog, id, group: this.options.group, logger: this.options.logger,
+        catalog: this.options.catalog, id, group: this.options.group, logger: this.options.logger, keyPartitions: this.keyPartitions,
         ...(partitionBy ? { partitionBy } : {}),
         ...(this.options.writerOptions ? { writerOptions: this.options.writerOptions } : {}),
         flushNow: () => this.flushTable(sink),

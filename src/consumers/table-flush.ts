@@ -40,7 +40,8 @@ export interface FlushContext {
   readonly committed: ReadonlyMap<PartitionKey, bigint | undefined>;
   /** Keyed tables: the index, current for `base`. */
   readonly index: PrimaryKeyIndex | undefined;
-  /** Keyed tables: canonical key of a buffered change's key. */
+  /** Keyed tables with a truncate in the batch: whether a key's rows go (its partition was truncated). */
+  readonly truncates?: (key: string) => boolean;
 }
 
 export interface FlushOutcome {
@@ -102,6 +103,7 @@ export async function flushBatch(ctx: FlushContext, base: Table, buffer: ChangeB
   const writer = new TableWriter(base, ctx.writerOptions);
   const rowKeys: string[] = [];
   const deletes: { file: IndexedFile; position: number }[] = [];
+  const truncatedKeys: string[] = [];
   let written: DataFile[] = [];
   const deleteFiles: DataFile[] = [];
   try {
@@ -109,13 +111,23 @@ export async function flushBatch(ctx: FlushContext, base: Table, buffer: ChangeB
       const index = ctx.index;
       const changes = [...buffer.changes];
       const filled = changes.some(([, c]) => c.unavailable) ? await fillUnavailable(base, index, changes, buffer.rowNames) : new Map<string, Row>();
+      const seen = new Set<string>();
+      const remove = (key: string): void => {
+        for (const at of index.lookup(key)) {
+          const id = `${at.position}:${at.file.path}`;
+          if (!seen.has(id)) deletes.push(at);
+          seen.add(id);
+        }
+      };
       if (buffer.truncated.size > 0) {
-        // A truncate: every row the table has goes (the changes after it in the batch are written below).
-        for (const key of [...index.keys()]) for (const at of index.lookup(key)) deletes.push(at);
+        // A truncate: the rows of the truncated partitions' keys go (the batch's later changes are written below).
+        const matches = ctx.truncates ?? ((): boolean => true);
+        for (const key of index.keys()) if (matches(key)) truncatedKeys.push(key);
+        truncatedKeys.forEach(remove);
       }
       const builder = new RowBatchBuilder(currentSchema(base.metadata), { rowNames: buffer.rowNames });
       for (const [key, change] of changes) {
-        if (buffer.truncated.size === 0) for (const at of index.lookup(key)) deletes.push(at);
+        remove(key);
         if (!change.upsert) continue;
         builder.append(filled.get(key) ?? change.row);
         rowKeys.push(key);
@@ -176,7 +188,7 @@ export async function flushBatch(ctx: FlushContext, base: Table, buffer: ChangeB
   // The index follows the commit: replaced and deleted keys leave, new rows come in where the writer put them.
   if (ctx.index) {
     const index = ctx.index;
-    if (buffer.truncated.size > 0) for (const key of [...index.keys()]) index.delete(key);
+    for (const key of truncatedKeys) index.delete(key);
     for (const key of buffer.changes.keys()) index.delete(key);
     for (const file of written) {
       const at: IndexedFile = { path: file.filePath, specId: file.specId, partition: file.partition };

@@ -23,7 +23,8 @@ import { rowKeyOf } from '../schemas/row-key.js';
 import { ChangeBuffer, isReplay, sourceOrderOf } from './change-buffer.js';
 import type { DecodedRecord, KafkaRecord, WriterSchema } from './decode.js';
 import type { PartitionKey, Position } from './offsets.js';
-import { KAFKA_OFFSETS_PROPERTY, partitionKeyOf, tableProgress } from './offsets.js';
+import { KAFKA_OFFSETS_PROPERTY, parsePartitionKey, partitionKeyOf, tableProgress } from './offsets.js';
+import type { KeyPartitions } from './key-partitions.js';
 import { PrimaryKeyIndex } from './pk-index.js';
 import type { FlushOutcome } from './table-flush.js';
 import { flushBatch } from './table-flush.js';
@@ -39,6 +40,8 @@ export interface TableSinkOptions {
   readonly logger: Logger;
   readonly partitionBy?: string;
   readonly writerOptions?: TableWriterOptions;
+  /** Finds which partition a key belongs to, so a truncate of one partition deletes only its keys. */
+  readonly keyPartitions?: KeyPartitions;
   /** Flushes what this table holds (dead letters first) and waits: called before a schema update. */
   readonly flushNow: () => Promise<void>;
 }
@@ -262,12 +265,26 @@ export class TableSink {
     this.adopt(base);
     this.keys ??= keyFieldsFor(base, buffer.rowNames);
     if (this.keys.table.length > 0) await this.ensureIndex(base);
-    const outcome = await flushBatch({ ...this.options, committed: this.committed, index: this.keys.table.length > 0 ? this.index : undefined }, base, buffer);
+    const truncates = buffer.truncated.size > 0 ? await this.truncateMatcher(buffer) : undefined;
+    const outcome = await flushBatch({ ...this.options, committed: this.committed, index: this.keys.table.length > 0 ? this.index : undefined, ...(truncates ? { truncates } : {}) }, base, buffer);
     this.adopt(outcome.table);
     if (this.index) this.indexedSnapshot = outcome.snapshotId;
     for (const [tp, offset] of outcome.offsets) if (this.committed.has(tp)) this.committed.set(tp, offset);
     for (const [tp, position] of outcome.positions) this.committedPositions.set(tp, position);
     return outcome;
+  }
+
+  /** Which keys a batch's truncates delete: those hashing to a truncated partition, or all when that is unknown. */
+  private async truncateMatcher(buffer: ChangeBuffer): Promise<(key: string) => boolean> {
+    const topics = [...new Set([...buffer.truncated].map((tp) => parsePartitionKey(tp).topic))];
+    const partitioners = buffer.rowNames === 'avro' && this.options.keyPartitions
+      ? await Promise.all(topics.map((topic) => this.options.keyPartitions!.forTopic(topic, this.keys!.row)))
+      : [];
+    if (partitioners.length !== topics.length || partitioners.some((p) => p === undefined)) {
+      this.options.logger.warn({ table: this.name, partitions: [...buffer.truncated] }, 'a truncate empties the whole table: the partitions of its keys are unknown (no registered key schema)');
+      return () => true;
+    }
+    return (key) => topics.some((topic, i) => buffer.truncated.has(partitionKeyOf(topic, partitioners[i]!(key))));
   }
 
   /** Rebuilds the index unless every snapshot since the indexed one only added rows for other partitions. */

@@ -7,7 +7,7 @@ import { decimal, primitive } from '../catalog/spec/types.js';
 import { openDuckDB, quoteIdent } from '../shared/duckdb.js';
 import { DataInvalidError } from '../shared/errors.js';
 import type { KeyField } from './row-key.js';
-import { duckdbKeyExpression, keyFieldsOf, rowKeyOf } from './row-key.js';
+import { duckdbKeyExpression, keyFieldsOf, keyValuesOf, rowKeyOf } from './row-key.js';
 
 const key = (name: string, type: KeyField['type']): KeyField => ({ name, type });
 
@@ -151,5 +151,23 @@ describe('duckdbKeyExpression', () => {
     }
     const [[nullKey]] = (await connection.runAndReadAll(`SELECT ${duckdbKeyExpression([key('a', primitive('int')), key('b', primitive('string'))], quoteIdent)} FROM (SELECT 1 AS a, NULL::VARCHAR AS b)`)).getRows() as [[unknown]];
     assert.equal(nullKey, null, 'a null key part makes the whole key NULL');
+  });
+});
+
+describe('keyValuesOf', () => {
+  it('gives back the key columns rowKeyOf read, for every key type and composite keys', () => {
+    const fields: KeyField[] = [
+      { name: 'i', type: primitive('int') },
+      { name: 'l', type: primitive('long') },
+      { name: 's', type: primitive('string') },
+      { name: 'u', type: primitive('uuid') },
+      { name: 'd', type: decimal(10, 2) },
+      { name: 'b', type: primitive('boolean') },
+      { name: 't', type: primitive('timestamptz') },
+      { name: 'x', type: primitive('binary') },
+    ];
+    const row = { i: -5, l: 2n ** 60n, s: 'a "b", \\ c', u: '123e4567-e89b-12d3-a456-426614174000', d: -12345n, b: false, t: -1n, x: new Uint8Array([0, 255, 16]) };
+    assert.deepEqual(keyValuesOf(rowKeyOf(row, fields), fields), row);
+    for (const field of fields) assert.deepEqual(keyValuesOf(rowKeyOf(row, [field]), [field]), { [field.name]: row[field.name as keyof typeof row] });
   });
 });

@@ -79,6 +79,28 @@ export function rowKeyOf(row: Record<string, unknown>, keyFields: readonly KeyFi
   return JSON.stringify(keyFields.map((f) => keyPartText(f, row[f.name])));
 }
 
+/** One key part back from its canonical text, in the in-memory value form (rowKeyOf's inverse). */
+export function keyPartValue(field: KeyField, text: string): unknown {
+  switch (field.type.kind) {
+    case 'int': case 'date': case 'float': case 'double':
+      return Number(text);
+    case 'long': case 'time': case 'timestamp': case 'timestamptz': case 'timestamp_ns': case 'timestamptz_ns': case 'decimal':
+      return BigInt(text);
+    case 'boolean':
+      return text === 'true';
+    case 'string': case 'uuid':
+      return text;
+    case 'binary': case 'fixed':
+      return new Uint8Array(Buffer.from(text, 'hex'));
+  }
+}
+
+/** The key columns of a canonical key string, by the key fields' names (rowKeyOf's inverse). */
+export function keyValuesOf(key: string, keyFields: readonly KeyField[]): Record<string, unknown> {
+  const parts = keyFields.length === 1 ? [key] : (JSON.parse(key) as string[]);
+  return Object.fromEntries(keyFields.map((f, i) => [f.name, keyPartValue(f, parts[i]!)]));
+}
+
 /** The key fields of a schema, from its identifier-field-ids, in that order. Only top-level primitive columns. */
 export function keyFieldsOf(schema: Schema): KeyField[] {
   return schema.identifierFieldIds.map((id) => {

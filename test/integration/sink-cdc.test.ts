@@ -67,7 +67,9 @@ test('CDC → sink: the Iceberg table equals the Postgres table (snapshot, updat
   const prefix = `skc-${tag}`;
   const name = `skc_${tag}`;
   await db.query(`create table "${table}" (id int primary key, name text not null, qty int, amount numeric(12,2), updated timestamptz not null default now())`);
+  const stops: (() => Promise<unknown>)[] = [];
   t.after(async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
     await db.query(`select pg_terminate_backend(active_pid) from pg_replication_slots where slot_name = $1 and active_pid is not null`, [`duckhouse_${name}`]);
     await sleep(300);
     await db.query('select pg_drop_replication_slot(slot_name) from pg_replication_slots where slot_name = $1', [`duckhouse_${name}`]).catch(() => undefined);
@@ -77,10 +79,10 @@ test('CDC → sink: the Iceberg table equals the Postgres table (snapshot, updat
   await db.query(`insert into "${table}" (id, name, qty, amount, updated) select g, 'snap ' || g, g % 7, (g * 1.25)::numeric(12,2), timestamptz '2024-01-01 00:00:00+00' + g * interval '1 minute' from generate_series(1, 300) g`);
 
   const cdc = await startCdc({ source: sourceUrl, tables: [`public.${table}`], name, topicPrefix: prefix, partitions: 3, brokers: stack.kafka.brokers, registryUrl: stack.schemaRegistry.url, logger: createLogger('cdc', 'warn'), progressIntervalMs: 0 });
-  t.after(() => cdc.stop());
+  stops.push(() => cdc.stop());
   const topic = `${prefix}.public.${table}`;
   const sink = await startTestSink(kafka, registry, fixture.catalog, { prefix, topics: [topic], flush: { intervalMs: 400 } });
-  t.after(() => sink.stop());
+  stops.push(() => sink.stop());
   const id = { namespace: ['public'], name: table };
 
   // Changes: inserts, updates, deletes, a key change, one key updated 50 times in one transaction and 20 more alone.
@@ -117,4 +119,35 @@ test('CDC → sink: the Iceberg table equals the Postgres table (snapshot, updat
   const metadata = (await fixture.catalog.loadTable(id)).metadata;
   assert.ok(metadata.schemas.length >= 2, 'the table schema evolved');
   assert.equal(sink.sink.stats.deadLetters, 0);
+});
+
+test('CDC → sink: a truncate on a 3-partition topic empties the table, and rows written after it stay', async (t) => {
+  const tag = randomBytes(4).toString('hex');
+  const table = `sink_trunc_${tag}`;
+  const prefix = `skt-${tag}`;
+  const name = `skt_${tag}`;
+  await db.query(`create table "${table}" (id int primary key, name text not null, qty int, amount numeric(12,2), updated timestamptz not null default now())`);
+  const stops: (() => Promise<unknown>)[] = [];
+  t.after(async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    await db.query(`select pg_terminate_backend(active_pid) from pg_replication_slots where slot_name = $1 and active_pid is not null`, [`duckhouse_${name}`]);
+    await sleep(300);
+    await db.query('select pg_drop_replication_slot(slot_name) from pg_replication_slots where slot_name = $1', [`duckhouse_${name}`]).catch(() => undefined);
+    await db.query(`drop publication if exists "duckhouse_${name}"`);
+    await db.query(`drop table if exists "${table}"`);
+  });
+  await db.query(`insert into "${table}" (id, name, qty) select g, 'before ' || g, g from generate_series(1, 200) g`);
+  const cdc = await startCdc({ source: sourceUrl, tables: [`public.${table}`], name, topicPrefix: prefix, partitions: 3, brokers: stack.kafka.brokers, registryUrl: stack.schemaRegistry.url, logger: createLogger('cdc', 'warn'), progressIntervalMs: 0 });
+  stops.push(() => cdc.stop());
+  const sink = await startTestSink(kafka, registry, fixture.catalog, { prefix, topics: [`${prefix}.public.${table}`], flush: { intervalMs: 300 } });
+  stops.push(() => sink.stop());
+  const id = { namespace: ['public'], name: table };
+  await waitForRows(id, await sourceRows(table));
+  await db.query(`truncate "${table}"`);
+  await db.query(`insert into "${table}" (id, name, qty) select g, 'after ' || g, g from generate_series(150, 260) g`);
+  await db.query(`update "${table}" set qty = -qty where id % 10 = 0`);
+  const expected = await sourceRows(table);
+  await waitForRows(id, expected);
+  const view = await readWithPyIceberg(fixture, await fixture.catalog.loadTable(id));
+  assert.deepEqual(view.sql.current, expected);
 });

@@ -1,19 +1,33 @@
-// `duckhouse demo`: runs the end-to-end demo against the running stack and prints what DuckDB reads back.
+// `duckhouse demo`: the whole pipeline on the running stack — CSV producer → Kafka → sink → Iceberg (SQL catalog in
+// Postgres, Parquet on MinIO) → read back by DuckHouse and PyIceberg — and prints the table.
 import path from 'node:path';
 import { Command } from 'commander';
 import { PROJECT_ROOT, readEndpoints } from '../stack/config.js';
+import type { CatalogFlags } from './catalog-options.js';
+import { addCatalogOptions, openCatalog } from './catalog-options.js';
 
 export function demoCommand(): Command {
-  return new Command('demo')
-    .description('CSV → Avro (schema registry) → Kafka → Arrow → an Iceberg snapshot (Parquet with field ids) → DuckDB and PyIceberg, on the running stack')
-    .option('--csv <file>', 'the CSV file to send', path.join(PROJECT_ROOT, 'scripts', 'demo-data', 'orders.csv'))
-    .option('--out <dir>', 'where the demo warehouse (embedded Iceberg catalog) goes', path.join(PROJECT_ROOT, '.demo'))
-    .action(async (options: { csv: string; out: string }) => {
-      const report = (line: string): void => void process.stdout.write(`demo  ${line}\n`);
-      // Loaded on use: the demo pulls in DuckDB's native library, which other commands should not carry in memory.
-      const { runCsvDemo } = await import('../demo/csv-demo.js');
-      const result = await runCsvDemo(readEndpoints(), { csvFile: path.resolve(options.csv), outDir: path.resolve(options.out), report });
-      report(`DuckDB reads ${result.rows.length} rows from ${result.dataFiles.length} data file(s) of snapshot ${result.snapshotId}; field ids: ${result.fieldIds.map((f) => `${f.name}=${f.fieldId}`).join(', ')}`);
+  const command = new Command('demo')
+    .description('CSV → Avro (schema registry) → Kafka → sink (upserts, deletes, exactly once) → Iceberg on MinIO → DuckHouse and PyIceberg read the same rows')
+    .option('--csv <file>', 'the CSV file to send (an "op" column of d deletes a row)', path.join(PROJECT_ROOT, 'scripts', 'demo-data', 'orders.csv'))
+    .option('--prefix <prefix>', 'topic prefix', 'duckhouse');
+  return addCatalogOptions(command).action(async (options: CatalogFlags & { csv: string; prefix: string }) => {
+    const report = (line: string): void => void process.stdout.write(`demo  ${line}\n`);
+    // Loaded on use: the demo pulls in DuckDB's native library, which other commands should not carry in memory.
+    const { runDemo } = await import('../demo/pipeline-demo.js');
+    const stack = readEndpoints();
+    const catalog = openCatalog(options, stack);
+    try {
+      const result = await runDemo(stack, { csvFile: path.resolve(options.csv), catalog, catalogName: options.catalogName, prefix: options.prefix, report });
+      report(`demo.orders is at snapshot ${result.snapshotId} (${result.metadataLocation}); Kafka offsets recorded in it: ${result.offsets}`);
       console.table(result.rows);
-    });
+      if (JSON.stringify(result.rows) !== JSON.stringify(result.pyiceberg)) {
+        process.stderr.write('duckhouse: PyIceberg read other rows than DuckHouse:\n');
+        console.table(result.pyiceberg);
+        process.exitCode = 1;
+      }
+    } finally {
+      await catalog.close();
+    }
+  });
 }

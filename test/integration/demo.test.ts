@@ -1,31 +1,34 @@
+// The demo end to end on the real stack (a random topic prefix and catalog): CSV producer → Kafka → sink → Iceberg on
+// MinIO through the SQL catalog → DuckHouse's reader and PyIceberg agree on the rows.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { runCsvDemo } from '../../src/demo/csv-demo.js';
+import { runDemo } from '../../src/demo/pipeline-demo.js';
 import { PROJECT_ROOT } from '../../src/stack/config.js';
+import { catalogFixture } from './catalog-fixtures.js';
 import { endpoints, uniqueName } from './helpers.js';
 
-test('the demo sends the CSV through the registry and Kafka into an Iceberg snapshot that DuckDB and PyIceberg read', async (t) => {
-  const outDir = await mkdtemp(path.join(tmpdir(), 'duckhouse-demo-'));
-  t.after(() => rm(outDir, { recursive: true, force: true }));
-  const topic = `${uniqueName('demo')}.orders`;
-  const result = await runCsvDemo(endpoints(), {
+test('the demo sends the CSV through Kafka and the sink into an Iceberg table that DuckHouse and PyIceberg read alike', async (t) => {
+  const fixture = await catalogFixture('sql-s3');
+  t.after(() => fixture.cleanup());
+  const lines: string[] = [];
+  const result = await runDemo(endpoints(), {
     csvFile: path.join(PROJECT_ROOT, 'scripts', 'demo-data', 'orders.csv'),
-    outDir,
-    topic,
+    catalog: fixture.catalog,
+    catalogName: fixture.pyiceberg.catalog!,
+    prefix: uniqueName('demo'),
+    report: (line) => lines.push(line),
   });
-  assert.equal(result.produced, 10);
-  assert.equal(result.consumed, 10);
-  // Orders 1002 and 1003 were updated: the last change per key wins.
-  assert.equal(result.rowsWritten, 8);
-  assert.deepEqual(result.fieldIds.map((f) => f.fieldId), [1, 2, 3, 4, 5]);
-  assert.equal(result.pyicebergRows, 8);
-  assert.match(result.metadataLocation, /warehouse\/demo\/orders\/metadata\/00001-.*\.metadata\.json$/);
-  const bob = result.rows.find((r) => r.order_id === '1002');
-  assert.equal(bob?.status, 'shipped');
-  // Microsecond timestamps survive the whole trip.
-  const heidi = result.rows.find((r) => r.order_id === '1008');
-  assert.equal(heidi?.ordered_at, '2026-11-03 18:45:30.999999+00');
+  assert.equal(result.sent, 11);
+  assert.equal(result.deletes, 1);
+  assert.ok(result.commits >= 1);
+  // Orders 1002 and 1003 were updated and 1005 deleted: the last change per key wins.
+  assert.deepEqual(result.rows.map((r) => r.order_id), [1001, 1002, 1003, 1004, 1006, 1007, 1008]);
+  assert.equal(result.rows.find((r) => r.order_id === 1002)?.status, 'shipped');
+  // Microsecond timestamps and exact decimals survive the whole trip.
+  const heidi = result.rows.find((r) => r.order_id === 1008);
+  assert.equal(heidi?.ordered_at, '2026-11-03T18:45:30.999999Z');
+  assert.equal(heidi?.amount, '64.10');
+  assert.deepEqual(result.pyiceberg, result.rows, 'PyIceberg reads the same rows');
+  assert.ok(lines.some((l) => l.startsWith('sink: committed snapshot')));
 });

@@ -1,7 +1,8 @@
 // RowBatchBuilder: rows in Iceberg's in-memory value form (catalog/spec/conversions.ts, schemas/avro-codec.ts) become
 // one Arrow RecordBatch with exactly the Arrow types the writer takes (icebergToArrow). Each column writes straight into
 // typed arrays (values, offsets, validity bits) that grow by doubling and are reused after build(): no per-value Arrow
-// builders. Values: int/date → number; long/time/timestamps → bigint (µs; ns for *_ns); decimal → unscaled bigint;
+// builders. Values: int/date → number; long/time/timestamps → bigint (µs; ns for *_ns; a long also takes a safe-integer
+// number, for rows written before an int → long promotion); decimal → unscaled bigint;
 // float/double → number; string; uuid → 'xxxxxxxx-xxxx-…' string; binary/fixed → Uint8Array; boolean; struct → object;
 // list → array; map → Map, an array of {key, value}, or (string keys) a plain object; null/undefined → null.
 // Row keys that are not columns are ignored. Must never: accept a value of the wrong JS type or out of range, or a null

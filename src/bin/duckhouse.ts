@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { DuckHouseError, describeError } from '../shared/errors.js';
 import { silenceKnownWarnings } from '../shared/node-warnings.js';
 import { cdcCommand } from './cdc-command.js';
+import { dlqCommand } from './dlq-command.js';
 import { sinkCommand } from './sink-command.js';
 import { demoCommand } from './demo-command.js';
 import { produceCommand } from './produce-command.js';
@@ -21,6 +22,7 @@ program.addCommand(demoCommand());
 program.addCommand(produceCommand());
 program.addCommand(cdcCommand());
 program.addCommand(sinkCommand());
+program.addCommand(dlqCommand());
 
 try {
   await program.parseAsync(process.argv);

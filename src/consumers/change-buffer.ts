@@ -4,6 +4,7 @@
 // batch covers and the highest source position seen, and the dead letters to send with it.
 // Must never: keep a change older than one it already has for the same key, or lose track of a consumed offset.
 import type { RecordBatch } from 'apache-arrow';
+import { DuckHouseError } from '../shared/errors.js';
 import type { DeadLetter } from '../producers/dead-letter.js';
 import type { Row, SourceInfo } from '../schemas/envelope.js';
 import { comparePositions, sourcePosition } from '../schemas/envelope.js';
@@ -60,7 +61,9 @@ export function isReplay(order: SourceOrder, highest: Position | undefined): boo
 }
 
 export class ChangeBuffer {
-  readonly openedAtMs = Date.now();
+  readonly openedAtMs: number;
+  /** The dead letters were sent to the DLQ topic (a retried flush does not send them again). */
+  deadLettersSent = false;
   /** Records consumed (every one, also tombstones, replays and dead letters). */
   records = 0;
   /** Bytes of the consumed records' keys and values. */
@@ -79,7 +82,24 @@ export class ChangeBuffer {
   private readonly batches: RecordBatch[] = [];
   private builder: RowBatchBuilder | undefined;
 
-  constructor(readonly schema: Schema, readonly rowNames: 'iceberg' | 'avro') {}
+  constructor(readonly schema: Schema, readonly rowNames: 'iceberg' | 'avro', openedAtMs = Date.now()) {
+    this.openedAtMs = openedAtMs;
+  }
+
+  /**
+   * The same batch for another schema, when it holds no rows yet (only dead letters and skipped records, taken before
+   * the table existed): what it consumed carries over.
+   */
+  withSchema(schema: Schema, rowNames: 'iceberg' | 'avro'): ChangeBuffer {
+    if (this.rows > 0) throw new DuckHouseError('internal', `a batch holding ${this.rows} rows for schema ${this.schema.schemaId} cannot change to schema ${schema.schemaId}`);
+    const next = new ChangeBuffer(schema, rowNames, this.openedAtMs);
+    next.records = this.records;
+    next.bytes = this.bytes;
+    for (const [tp, range] of this.ranges) next.ranges.set(tp, { ...range });
+    for (const [tp, position] of this.positions) next.positions.set(tp, position);
+    next.deadLetters.push(...this.deadLetters);
+    return next;
+  }
 
   get empty(): boolean {
     return this.records === 0;

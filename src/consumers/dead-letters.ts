@@ -82,10 +82,21 @@ export class DeadLetterSink {
     }
   }
 
-  /** Sends letters to the DLQ topic (acknowledged) and appends the ones the DLQ table does not have yet. */
+  /** Sends letters to the DLQ topic and appends them to the DLQ table. */
   async record(letters: readonly DeadLetter[]): Promise<void> {
+    await this.send(letters);
+    await this.append(letters);
+  }
+
+  /** Sends letters to the DLQ topic (acknowledged by all in-sync replicas). */
+  async send(letters: readonly DeadLetter[]): Promise<void> {
     if (letters.length === 0) return;
     await this.options.producer.send({ topic: this.options.topic, acks: -1, messages: letters.map(deadLetterMessage) });
+  }
+
+  /** Appends the letters the DLQ table does not hold yet (by source partition and offset). */
+  async append(letters: readonly DeadLetter[]): Promise<void> {
+    if (letters.length === 0) return;
     for (let attempt = 1; ; attempt++) {
       const base = await this.loadOrCreate();
       const recorded = tableProgress(base.metadata).offsets;

@@ -264,7 +264,11 @@ export class Sink {
   private async runFlush(table: TableSink, buffer: ChangeBuffer): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.dlq.record(buffer.deadLetters);
+        if (!buffer.deadLettersSent) {
+          await this.dlq.send(buffer.deadLetters);
+          buffer.deadLettersSent = true;
+        }
+        await this.dlq.append(buffer.deadLetters);
         this.stats.deadLetters += buffer.deadLetters.length;
         buffer.deadLetters.length = 0;
         const outcome = await table.flush(buffer);

@@ -137,8 +137,9 @@ export class TableSink {
 
   private current(table: Table): ChangeBuffer {
     const schema = currentSchema(table.metadata);
-    if (this.buffer && this.buffer.schema.schemaId !== schema.schemaId) {
-      throw new DuckHouseError('internal', `${this.name}: the batch was started with schema ${this.buffer.schema.schemaId}, the table now has ${schema.schemaId}`);
+    if (this.buffer && (this.buffer.schema.schemaId !== schema.schemaId || this.buffer.rowNames !== this.rowNames)) {
+      // Only a batch without rows can change (begun by dead letters before the table existed); withSchema refuses others.
+      this.buffer = this.buffer.withSchema(schema, this.rowNames);
     }
     this.buffer ??= new ChangeBuffer(schema, this.rowNames);
     return this.buffer;

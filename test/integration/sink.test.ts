@@ -142,4 +142,25 @@ describe('sink', () => {
     assert.equal(dlqTable.length, 3);
     assert.deepEqual(dlqTable.map((r) => Buffer.from(r.raw_base64 as string, 'base64').length).sort(), [22, 4, 6].sort());
   });
+
+  test('a poison record before the table exists does not hold up the good records after it', async () => {
+    const prefix = uniqueName('sk').replace('-', '_');
+    const topic = `${prefix}.shop.late`;
+    const producer = createProducer(kafka);
+    await producer.connect();
+    await producer.send({ topic, messages: [{ key: null, value: Buffer.from('not a record') }] });
+    await producer.disconnect();
+    const file = await csv('late.csv', ['id,v', ...Array.from({ length: 120 }, (_, i) => `${i},${i}`)]);
+    await produceCsv(kafka, registry, { input: await prepareCsvInput(file), namespace: 'shop', table: 'late', keyColumns: ['id'], topicPrefix: prefix, partitions: 1 });
+    const id = { namespace: ['shop'], name: 'late' };
+    // Batches flush by rows only (the interval is far away): a stalled sink would not catch up in time.
+    const sink = await startTestSink(kafka, registry, fixture.catalog, { prefix, topics: [topic], flush: { intervalMs: 600_000, rows: 40 } });
+    try {
+      await waitCaughtUp(kafka, fixture.catalog, id, topic, 30_000);
+    } finally {
+      await sink.stop();
+    }
+    assert.equal((await readTable(fixture.catalog, id)).length, 120);
+    assert.equal(sink.sink.stats.deadLetters, 1);
+  });
 });

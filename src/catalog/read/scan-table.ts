@@ -50,7 +50,16 @@ export interface ScanRowsOptions {
   columns?: readonly string[];
   snapshotId?: bigint;
   tempDir?: string;
+  /**
+   * Adds where each row lives, for position deletes: `_file` (its data file's path) and `_pos` (its 0-based row number
+   * in that file, bigint). Refused when a scanned column has one of those names. Default false.
+   */
+  withPositions?: boolean;
 }
+
+/** The names scanRows' `withPositions` adds to each row. */
+export const ROW_FILE_FIELD = '_file';
+export const ROW_POS_FIELD = '_pos';
 
 /**
  * Local paths DuckDB can read for table files. Local files are used in place; others are downloaded through the
@@ -405,11 +414,17 @@ export async function readRowsAt(table: Table, file: DataFile, positions: readon
   }
 }
 
-/** Every live row of the table (position deletes applied), in chunks of up to 2048 rows, file by file. */
+/**
+ * Every live row of the table (position deletes applied), in chunks of up to 2048 rows, file by file; with
+ * `withPositions`, each row also says where it lives (`_file`, `_pos`).
+ */
 export async function* scanRows(table: Table, options: ScanRowsOptions = {}): AsyncGenerator<Record<string, unknown>[]> {
   const snapshot = selectSnapshot(table.metadata, options.snapshotId === undefined ? {} : { snapshotId: options.snapshotId });
   const schema = options.snapshotId !== undefined && snapshot?.schemaId !== undefined ? schemaById(table.metadata, snapshot.schemaId) : currentSchema(table.metadata);
   const fields = selectFields(schema, options.columns);
+  const withPositions = options.withPositions === true;
+  const clash = withPositions ? fields.find((f) => f.name === ROW_FILE_FIELD || f.name === ROW_POS_FIELD) : undefined;
+  if (clash) throw new DataInvalidError(`scanRows: withPositions adds ${ROW_FILE_FIELD} and ${ROW_POS_FIELD}, but the table has a column named "${clash.name}"; pass columns without it`);
   const tasks = await planFiles(table, snapshot ? { snapshotId: snapshot.snapshotId } : {});
   tasks.forEach(checkTask);
   yield* withScan(table, tasks, options.tempDir, async function* ({ instance, files }) {
@@ -422,7 +437,14 @@ export async function* scanRows(table: Table, options: ScanRowsOptions = {}): As
         const deleted = await deletedPositions(connection, files, task);
         const sql = `SELECT ${select} FROM read_parquet(${quoteLiteral(local)}, file_row_number=true)`;
         for await (const chunk of chunksOf(connection, sql, 'data file', location)) {
-          const rows = chunk.filter((values) => !deleted.has(Number(values.at(-1)))).map(toRow);
+          const rows = chunk.filter((values) => !deleted.has(Number(values.at(-1)))).map((values) => {
+            const row = toRow(values);
+            if (withPositions) {
+              row[ROW_FILE_FIELD] = location;
+              row[ROW_POS_FIELD] = BigInt(values.at(-1) as bigint | number);
+            }
+            return row;
+          });
           if (rows.length > 0) yield rows;
         }
       } finally {

@@ -192,7 +192,7 @@ export class Sink {
       const offset = BigInt(message.offset);
       if (state.next !== undefined && offset < state.next) continue;
       const record: KafkaRecord = { topic, partition, offset, key: message.key ?? null, value: message.value ?? null, timestampMs: Number(message.timestamp) };
-      await this.retrying(`taking ${topic} partition ${partition} offset ${offset}`, async () => {
+      const taken = await this.retrying(`taking ${topic} partition ${partition} offset ${offset}`, async () => {
         let decoded;
         try {
           decoded = await this.decoder.decode(record);
@@ -200,8 +200,9 @@ export class Sink {
           if (!(error instanceof DataInvalidError)) throw error;
           decoded = error;
         }
-        await table.ingest(record, decoded);
+        return table.ingest(record, decoded);
       });
+      if (!taken) break; // the table was reset meanwhile: the partition is positioned again from the table
       state.next = offset + 1n;
       this.stats.records++;
       resolveOffset(message.offset);

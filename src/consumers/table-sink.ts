@@ -145,7 +145,7 @@ export class TableSink {
     return this.buffer;
   }
 
-  private deadLetter(record: KafkaRecord, kind: DeadLetterKind, message: string, table: Table | undefined): void {
+  private deadLetter(record: KafkaRecord, kind: DeadLetterKind, message: string, table: Table | undefined): true {
     const buffer = table ? this.current(table) : (this.buffer ??= new ChangeBuffer({ schemaId: -1, identifierFieldIds: [], fields: [] }, this.rowNames));
     buffer.deadLetters.push(deadLetter({
       kind,
@@ -158,6 +158,7 @@ export class TableSink {
       raw: record.value ?? Buffer.alloc(0),
     }));
     buffer.consumed(partitionKeyOf(record.topic, record.partition), record.offset, (record.key?.length ?? 0) + (record.value?.length ?? 0));
+    return true;
   }
 
   /** The table's answer to a writer schema, evolving the table first when it can take it after a schema update. */
@@ -186,24 +187,33 @@ export class TableSink {
     return { table: evolved, decision: settled };
   }
 
-  /** Takes one consumed record (decoded, or the error decoding it gave) into the current batch. */
-  async ingest(record: KafkaRecord, decoded: DecodedRecord | DataInvalidError): Promise<void> {
-    if (decoded instanceof DataInvalidError) return this.deadLetter(record, 'decode', decoded.message, this.table);
+  /**
+   * Takes one consumed record (decoded, or the error decoding it gave) into the current batch. False when the record's
+   * partition is no longer claimed (the table was reset meanwhile, by a fence or a rebalance): the caller stops and
+   * the partition is positioned again from the table.
+   */
+  async ingest(record: KafkaRecord, decoded: DecodedRecord | DataInvalidError): Promise<boolean> {
     const tp = partitionKeyOf(record.topic, record.partition);
+    const claimed = (): boolean => this.committed.has(tp);
+    if (!claimed()) return false;
+    if (decoded instanceof DataInvalidError) return this.deadLetter(record, 'decode', decoded.message, this.table);
     const bytes = (record.key?.length ?? 0) + (record.value?.length ?? 0);
     let table: Table;
     try {
       table = await this.ensureTable(decoded.writer);
     } catch (error) {
+      if (!claimed()) return false;
       if (error instanceof DuckHouseError && error.kind !== 'io' && !error.retriable) return this.deadLetter(record, 'schema', describeError(error), undefined);
       throw error;
     }
     const event = decoded.event;
+    if (!claimed()) return false;
     if (!event) {
       this.current(table).consumed(tp, record.offset, bytes); // a tombstone: nothing to apply
-      return;
+      return true;
     }
     const decided = await this.decide(table, decoded.writer);
+    if (!claimed()) return false;
     table = decided.table;
     if (decided.decision.kind === 'refuse') return this.deadLetter(record, 'schema', `the table cannot take schema ${decoded.writer.id.slice(0, 60)}: ${decided.decision.reasons.join('; ')}`, table);
     this.rowNames = decoded.writer.format === 'avro' ? 'avro' : 'iceberg';
@@ -211,7 +221,7 @@ export class TableSink {
     const order = sourceOrderOf(event.source);
     if (order && isReplay(order, maxPosition(this.committedPositions.get(tp), buffer.positions.get(tp)))) {
       buffer.consumed(tp, record.offset, bytes); // a replayed CDC event, already applied
-      return;
+      return true;
     }
     try {
       this.apply(table, buffer, record, decoded);
@@ -221,6 +231,7 @@ export class TableSink {
     }
     if (order) buffer.keptPosition(tp, order.position);
     buffer.consumed(tp, record.offset, bytes);
+    return true;
   }
 
   private apply(table: Table, buffer: ChangeBuffer, record: KafkaRecord, decoded: DecodedRecord): void {

@@ -273,7 +273,7 @@ export class Sink {
         this.stats.deadLetters += buffer.deadLetters.length;
         buffer.deadLetters.length = 0;
         const outcome = await table.flush(buffer);
-        await this.afterCommit(table, outcome);
+        if (outcome) await this.afterCommit(table, outcome);
         return;
       } catch (error) {
         const stale = error instanceof CommitConflictError && !error.retriable;

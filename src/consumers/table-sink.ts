@@ -267,9 +267,14 @@ export class TableSink {
     if (this.validator.length >= VALIDATE_ROWS) this.validator.build();
   }
 
-  /** Flushes a batch taken with takeBuffer(): fenced commit, index kept current. */
-  async flush(buffer: ChangeBuffer): Promise<FlushOutcome> {
+  /** Flushes a batch taken with takeBuffer(): fenced commit, index kept current. Undefined when there was nothing to commit. */
+  async flush(buffer: ChangeBuffer): Promise<FlushOutcome | undefined> {
     const { catalog, id } = this.options;
+    if (buffer.rows === 0 && buffer.schema.schemaId < 0 && !(await catalog.tableExists(id))) {
+      // Only dead letters for a table that does not exist (schemaless JSON): nothing to commit, and nowhere to record
+      // offsets; the DLQ table holds the letters (and skips them when they are read again).
+      return undefined;
+    }
     const base = await catalog.loadTable(id);
     if (buffer.schema.schemaId >= 0 && currentSchema(base.metadata).schemaId !== buffer.schema.schemaId) {
       throw new DuckHouseError('commit-conflict', `${this.name}: the table's schema changed (another writer) since the batch began; reading it again`, { retriable: false });

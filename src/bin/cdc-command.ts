@@ -6,6 +6,7 @@ import { type CdcStats, startCdc } from '../producers/postgres-cdc/cdc.js';
 import { DuckHouseError } from '../shared/errors.js';
 import { createLogger } from '../shared/logger.js';
 import { readEndpoints } from '../stack/config.js';
+import { stopOnSignal } from './signals.js';
 
 interface CdcCommandOptions {
   source?: string;
@@ -63,21 +64,10 @@ export function cdcCommand(): Command {
         registryUrl: options.registry ?? stack!.schemaRegistry.url,
         logger,
       });
-      const final = await new Promise<CdcStats>((resolve, reject) => {
-        let signalled = false;
-        const onSignal = (signal: NodeJS.Signals): void => {
-          if (signalled) {
-            logger.warn({ signal }, 'second signal: exiting without waiting (unconfirmed changes are sent again on the next start)');
-            process.exit(130);
-          }
-          signalled = true;
-          logger.info({ signal }, 'stopping: flushing to Kafka and confirming to Postgres');
-          handle.stop().then(resolve, reject);
-        };
-        process.on('SIGINT', onSignal);
-        process.on('SIGTERM', onSignal);
-        handle.done.catch(reject);
-      });
+      const final: CdcStats = await stopOnSignal(logger, () => handle.stop(), {
+        stopping: 'stopping: flushing to Kafka and confirming to Postgres',
+        abort: 'second signal: exiting without waiting (unconfirmed changes are sent again on the next start)',
+      }, handle.done);
       process.stdout.write(`cdc stopped: ${JSON.stringify({ slot: final.slot, confirmedLsn: final.confirmedLsn, transactions: final.transactions, events: final.events, tables: final.tables })}\n`);
     });
 }

@@ -14,6 +14,7 @@ import { createLogger } from '../shared/logger.js';
 import { readEndpoints } from '../stack/config.js';
 import type { CatalogFlags } from './catalog-options.js';
 import { addCatalogOptions, openCatalog } from './catalog-options.js';
+import { stopOnSignal } from './signals.js';
 
 interface SinkFlags extends CatalogFlags {
   topics?: string;
@@ -122,24 +123,14 @@ export function sinkCommand(): Command {
       await redis?.quit().catch(() => undefined);
       await catalog.close().catch(() => undefined);
     };
-    await new Promise<void>((resolve, reject) => {
-      let signalled = false;
-      const onSignal = (signal: NodeJS.Signals): void => {
-        if (signalled) {
-          logger.warn({ signal }, 'second signal: exiting without committing (uncommitted batches are read again on the next start)');
-          process.exit(130);
-        }
-        signalled = true;
-        logger.info({ signal }, 'stopping: committing the batches in flight');
-        sink.stop().then(resolve, reject);
-      };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
-      sink.start().then(() => {
-        const what = flags.topics ? `topics ${flags.topics}` : `topics matching ${flags.topicPattern}`;
-        process.stderr.write(`sink running: ${what} as group ${flags.group}; SIGTERM or Ctrl-C commits and stops\n`);
-      }, reject);
+    const started = sink.start().then(() => {
+      const what = flags.topics ? `topics ${flags.topics}` : `topics matching ${flags.topicPattern}`;
+      process.stderr.write(`sink running: ${what} as group ${flags.group}; SIGTERM or Ctrl-C commits and stops\n`);
     });
+    await stopOnSignal(logger, () => sink.stop(), {
+      stopping: 'stopping: committing the batches in flight',
+      abort: 'second signal: exiting without committing (uncommitted batches are read again on the next start)',
+    }, started);
     await closeAll();
     process.stdout.write(`sink stopped: ${JSON.stringify(sink.stats)}\n`);
   });

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { after, before, test } from 'node:test';
+import { after, before, test, type TestContext } from 'node:test';
 import pg from 'pg';
 import type { Kafka } from 'kafkajs';
 import { createKafka } from '../../src/producers/kafka/client.js';
@@ -61,11 +61,14 @@ async function waitForRows(id: { namespace: string[]; name: string }, expected: 
   throw new Error(`the table did not reach the source's ${expected.length} rows in ${timeoutMs} ms (last: ${last})`);
 }
 
-test('CDC → sink: the Iceberg table equals the Postgres table (snapshot, updates, deletes, a key change, hot keys, a new column)', async (t) => {
-  const tag = randomBytes(4).toString('hex');
-  const table = `sink_cdc_${tag}`;
-  const prefix = `skc-${tag}`;
-  const name = `skc_${tag}`;
+/**
+ * A fresh Postgres source table (random name) for one test, with its CDC names; after the test, `stops` run (latest
+ * first), then the slot, the publication and the table are dropped.
+ */
+async function sourceTable(t: TestContext, tag: string): Promise<{ table: string; prefix: string; name: string; stops: (() => Promise<unknown>)[] }> {
+  const id = randomBytes(4).toString('hex');
+  const table = `${tag}_${id}`;
+  const name = `${tag}_${id}`;
   await db.query(`create table "${table}" (id int primary key, name text not null, qty int, amount numeric(12,2), updated timestamptz not null default now())`);
   const stops: (() => Promise<unknown>)[] = [];
   t.after(async () => {
@@ -76,6 +79,11 @@ test('CDC → sink: the Iceberg table equals the Postgres table (snapshot, updat
     await db.query(`drop publication if exists "duckhouse_${name}"`);
     await db.query(`drop table if exists "${table}"`);
   });
+  return { table, prefix: `${tag}-${id}`, name, stops };
+}
+
+test('CDC → sink: the Iceberg table equals the Postgres table (snapshot, updates, deletes, a key change, hot keys, a new column)', async (t) => {
+  const { table, prefix, name, stops } = await sourceTable(t, 'skc');
   await db.query(`insert into "${table}" (id, name, qty, amount, updated) select g, 'snap ' || g, g % 7, (g * 1.25)::numeric(12,2), timestamptz '2024-01-01 00:00:00+00' + g * interval '1 minute' from generate_series(1, 300) g`);
 
   const cdc = await startCdc({ source: sourceUrl, tables: [`public.${table}`], name, topicPrefix: prefix, partitions: 3, brokers: stack.kafka.brokers, registryUrl: stack.schemaRegistry.url, logger: createLogger('cdc', 'warn'), progressIntervalMs: 0 });
@@ -122,20 +130,7 @@ test('CDC → sink: the Iceberg table equals the Postgres table (snapshot, updat
 });
 
 test('CDC → sink: a truncate on a 3-partition topic empties the table, and rows written after it stay', async (t) => {
-  const tag = randomBytes(4).toString('hex');
-  const table = `sink_trunc_${tag}`;
-  const prefix = `skt-${tag}`;
-  const name = `skt_${tag}`;
-  await db.query(`create table "${table}" (id int primary key, name text not null, qty int, amount numeric(12,2), updated timestamptz not null default now())`);
-  const stops: (() => Promise<unknown>)[] = [];
-  t.after(async () => {
-    for (const stop of stops.reverse()) await stop().catch(() => undefined);
-    await db.query(`select pg_terminate_backend(active_pid) from pg_replication_slots where slot_name = $1 and active_pid is not null`, [`duckhouse_${name}`]);
-    await sleep(300);
-    await db.query('select pg_drop_replication_slot(slot_name) from pg_replication_slots where slot_name = $1', [`duckhouse_${name}`]).catch(() => undefined);
-    await db.query(`drop publication if exists "duckhouse_${name}"`);
-    await db.query(`drop table if exists "${table}"`);
-  });
+  const { table, prefix, name, stops } = await sourceTable(t, 'skt');
   await db.query(`insert into "${table}" (id, name, qty) select g, 'before ' || g, g from generate_series(1, 200) g`);
   const cdc = await startCdc({ source: sourceUrl, tables: [`public.${table}`], name, topicPrefix: prefix, partitions: 3, brokers: stack.kafka.brokers, registryUrl: stack.schemaRegistry.url, logger: createLogger('cdc', 'warn'), progressIntervalMs: 0 });
   stops.push(() => cdc.stop());

@@ -19,7 +19,7 @@ import type { Catalog, TableIdentifier } from '../src/catalog/catalogs/catalog.j
 import { buildSchema } from '../src/catalog/spec/schema.js';
 import { decimal, primitive } from '../src/catalog/spec/types.js';
 import type { FlushLimits, SinkStats } from '../src/consumers/sink.js';
-import { Sink } from '../src/consumers/sink.js';
+import { CONSUMER_FETCH, Sink } from '../src/consumers/sink.js';
 import { createKafka, createProducer, ensureTopic } from '../src/producers/kafka/client.js';
 import { type Compression, KafkaSender } from '../src/producers/kafka/sender.js';
 import { avroNumberLongCodec, encodeFramed } from '../src/schemas/avro-codec.js';
@@ -335,7 +335,7 @@ export async function runChild(config: ChildConfig): Promise<void> {
   if (config.mode === 'raw') {
     // The same consumer settings as the Sink's (src/consumers/sink.ts), decoding only.
     const cache = new SchemaCache(registry);
-    const consumer = kafka.consumer({ groupId: config.group, sessionTimeout: 45_000, rebalanceTimeout: 60_000, maxBytesPerPartition: 4 * 1024 * 1024, maxBytes: 32 * 1024 * 1024 });
+    const consumer = kafka.consumer({ groupId: config.group, sessionTimeout: 45_000, rebalanceTimeout: 60_000, ...CONSUMER_FETCH });
     const total = config.total!;
     let count = 0;
     let finished!: () => void;

@@ -43,6 +43,8 @@ export interface DecodedRecord {
 interface AvroWriter {
   readonly schema: CachedSchema;
   readonly row: AvroRecordSchema;
+  /** One WriterSchema object per key field list (kept, so records share it). */
+  readonly writerIds: Map<readonly string[] | null, WriterSchema>;
 }
 
 /** Decodes a topic's records; keeps every schema it has seen by id. */
@@ -50,6 +52,7 @@ export class RecordDecoder {
   private readonly cache: SchemaCache;
   private readonly avro = new Map<number, AvroWriter>();
   private readonly keys = new Map<number, CachedSchema>();
+  private readonly keyFieldNames = new Map<number, readonly string[]>();
   private readonly jsonWriters = new Map<string, WriterSchema>();
 
   constructor(registry: SchemaRegistry) {
@@ -66,7 +69,7 @@ export class RecordDecoder {
       throw new DataInvalidError(`${where}: schema id ${id} is not in the registry (${describeError(error)})`, { cause: error, context: { where, schemaId: id } });
     }
     const row = rowSchemaOfEnvelope(schema.schema as unknown as AvroRecordSchema, `${where}, schema id ${id}`);
-    const writer = { schema, row };
+    const writer = { schema, row, writerIds: new Map() };
     this.avro.set(id, writer);
     return writer;
   }
@@ -98,6 +101,25 @@ export class RecordDecoder {
     return { key: value as Record<string, unknown>, fields };
   }
 
+  /**
+   * Decodes without waiting when every schema the record needs is known (the common case): the result, or the
+   * DataInvalidError for a bad record; undefined when a schema must be fetched first (call decode()).
+   */
+  decodeKnown(record: KafkaRecord): DecodedRecord | DataInvalidError | undefined {
+    const value = record.value;
+    if (value === null || value.length < WIRE_HEADER_BYTES || value[0] !== 0) return undefined;
+    const writer = this.avro.get(value.readInt32BE(1));
+    const key = record.key;
+    const keyId = key !== null && key.length >= WIRE_HEADER_BYTES && key[0] === 0 ? key.readInt32BE(1) : undefined;
+    if (!writer || (key !== null && key.length > 0 && (keyId === undefined || !this.keys.has(keyId)))) return undefined;
+    try {
+      return this.decodeAvroWith(record, value, writer);
+    } catch (error) {
+      if (error instanceof DataInvalidError) return error;
+      throw error;
+    }
+  }
+
   async decode(record: KafkaRecord): Promise<DecodedRecord> {
     const where = recordWhere(record);
     const value = record.value;
@@ -118,15 +140,46 @@ export class RecordDecoder {
     const id = wireSchemaId(value);
     if (id === undefined) throw new DataInvalidError(`${where}: a framed Avro value needs at least 5 bytes, found ${value.length}`, { context: { where } });
     const writer = await this.avroWriter(id, where);
+    const keyId = record.key && record.key.length > 0 ? wireSchemaId(record.key) : undefined;
+    if (keyId !== undefined) await this.keySchema(keyId, where);
+    return this.decodeAvroWith(record, value, writer);
+  }
+
+  /** Decodes a framed Avro record whose value schema (and key schema) are known. */
+  private decodeAvroWith(record: KafkaRecord, value: Buffer, writer: AvroWriter): DecodedRecord {
+    const id = writer.schema.id;
     let event: ChangeEvent;
     try {
       event = writer.schema.codec.fromBuffer(value.subarray(WIRE_HEADER_BYTES)) as ChangeEvent;
     } catch (error) {
+      const where = recordWhere(record);
       throw new DataInvalidError(`${where}: cannot decode Avro with schema id ${id}: ${describeError(error)}`, { cause: error, context: { where, schemaId: id } });
     }
-    validateChangeEvent(event, where);
-    const { key, fields } = await this.decodeAvroKey(record.key, where);
-    return { event, key, writer: { format: 'avro', id: `avro:${id}`, schemaId: id, row: writer.row, keyFields: fields } };
+    validateChangeEvent(event, () => recordWhere(record));
+    let key: Record<string, unknown> | null = null;
+    let fields: readonly string[] | null = null;
+    if (record.key !== null && record.key.length > 0) {
+      const keyId = wireSchemaId(record.key);
+      const schema = keyId === undefined ? undefined : this.keys.get(keyId);
+      if (!schema) throw new DataInvalidError(`${recordWhere(record)}: the key is not schema-registry framed Avro (found ${record.key.length} bytes starting ${record.key.subarray(0, 5).toString('hex')})`, { context: { where: recordWhere(record) } });
+      try {
+        key = schema.codec.fromBuffer(record.key.subarray(WIRE_HEADER_BYTES)) as Record<string, unknown>;
+      } catch (error) {
+        throw new DataInvalidError(`${recordWhere(record)}: cannot decode the key with schema id ${keyId}: ${describeError(error)}`, { cause: error, context: { where: recordWhere(record), schemaId: keyId } });
+      }
+      fields = this.keyFields(schema);
+    }
+    const writerId = writer.writerIds.get(fields) ?? writer.writerIds.set(fields, { format: 'avro', id: `avro:${id}`, schemaId: id, row: writer.row, keyFields: fields }).get(fields)!;
+    return { event, key, writer: writerId };
+  }
+
+  private keyFields(schema: CachedSchema): readonly string[] {
+    let fields = this.keyFieldNames.get(schema.id);
+    if (!fields) {
+      fields = (schema.schema.fields as { name: string }[] | undefined)?.map((f) => f.name) ?? [];
+      this.keyFieldNames.set(schema.id, fields);
+    }
+    return fields;
   }
 
   private decodeJson(record: KafkaRecord, where: string): DecodedRecord {

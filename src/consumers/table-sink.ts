@@ -157,7 +157,7 @@ export class TableSink {
       key_base64: record.key ? record.key.toString('base64') : null,
       raw: record.value ?? Buffer.alloc(0),
     }));
-    buffer.consumed(partitionKeyOf(record.topic, record.partition), record.offset, (record.key?.length ?? 0) + (record.value?.length ?? 0));
+    buffer.consumed(partitionKeyOf(record.topic, record.partition), record.offset, recordBytes(record));
     return true;
   }
 
@@ -188,6 +188,23 @@ export class TableSink {
   }
 
   /**
+   * ingest() without waiting, when the table and the record's writer schema are already settled (the common case):
+   * true/false as ingest() says, or undefined when it needs ingest() (a new table, a new schema version).
+   */
+  ingestKnown(record: KafkaRecord, tp: PartitionKey, decoded: DecodedRecord | DataInvalidError): boolean | undefined {
+    if (!this.committed.has(tp)) return false;
+    if (decoded instanceof DataInvalidError) return this.deadLetter(record, 'decode', decoded.message, this.table);
+    const table = this.table;
+    if (!table) return undefined;
+    if (!decoded.event) {
+      this.current(table).consumed(tp, record.offset, recordBytes(record)); // a tombstone: nothing to apply
+      return true;
+    }
+    const decision = this.decisions.get(decoded.writer.id);
+    return decision === undefined ? undefined : this.take(record, tp, decoded, table, decision);
+  }
+
+  /**
    * Takes one consumed record (decoded, or the error decoding it gave) into the current batch. False when the record's
    * partition is no longer claimed (the table was reset meanwhile, by a fence or a rebalance): the caller stops and
    * the partition is positioned again from the table.
@@ -197,7 +214,6 @@ export class TableSink {
     const claimed = (): boolean => this.committed.has(tp);
     if (!claimed()) return false;
     if (decoded instanceof DataInvalidError) return this.deadLetter(record, 'decode', decoded.message, this.table);
-    const bytes = (record.key?.length ?? 0) + (record.value?.length ?? 0);
     let table: Table;
     try {
       table = await this.ensureTable(decoded.writer);
@@ -206,25 +222,30 @@ export class TableSink {
       if (error instanceof DuckHouseError && error.kind !== 'io' && !error.retriable) return this.deadLetter(record, 'schema', describeError(error), undefined);
       throw error;
     }
-    const event = decoded.event;
     if (!claimed()) return false;
-    if (!event) {
-      this.current(table).consumed(tp, record.offset, bytes); // a tombstone: nothing to apply
+    if (!decoded.event) {
+      this.current(table).consumed(tp, record.offset, recordBytes(record)); // a tombstone: nothing to apply
       return true;
     }
     const decided = await this.decide(table, decoded.writer);
     if (!claimed()) return false;
-    table = decided.table;
-    if (decided.decision.kind === 'refuse') return this.deadLetter(record, 'schema', `the table cannot take schema ${decoded.writer.id.slice(0, 60)}: ${decided.decision.reasons.join('; ')}`, table);
+    return this.take(record, tp, decoded, decided.table, decided.decision);
+  }
+
+  /** The part of ingesting that needs no waiting: schema verdict, replay check, the change into the batch. */
+  private take(record: KafkaRecord, tp: PartitionKey, decoded: DecodedRecord, table: Table, decision: SchemaDecision): boolean {
+    const event = decoded.event!;
+    if (decision.kind === 'refuse') return this.deadLetter(record, 'schema', `the table cannot take schema ${decoded.writer.id.slice(0, 60)}: ${decision.reasons.join('; ')}`, table);
     this.rowNames = decoded.writer.format === 'avro' ? 'avro' : 'iceberg';
     const buffer = this.current(table);
-    const order = sourceOrderOf(event.source);
+    const bytes = recordBytes(record);
+    const order = event.source.sequence === null && event.source.lsn === null ? null : sourceOrderOf(event.source);
     if (order && isReplay(order, maxPosition(this.committedPositions.get(tp), buffer.positions.get(tp)))) {
       buffer.consumed(tp, record.offset, bytes); // a replayed CDC event, already applied
       return true;
     }
     try {
-      this.apply(table, buffer, record, decoded);
+      this.apply(table, buffer, record, tp, decoded, order?.position ?? null);
     } catch (error) {
       if (error instanceof DataInvalidError) return this.deadLetter(record, 'constraint', `${record.topic} partition ${record.partition} offset ${record.offset}: ${error.message}`, table);
       throw error;
@@ -234,9 +255,8 @@ export class TableSink {
     return true;
   }
 
-  private apply(table: Table, buffer: ChangeBuffer, record: KafkaRecord, decoded: DecodedRecord): void {
+  private apply(table: Table, buffer: ChangeBuffer, record: KafkaRecord, tp: PartitionKey, decoded: DecodedRecord, position: Position | null): void {
     const event = decoded.event!;
-    const tp = partitionKeyOf(record.topic, record.partition);
     const schemaless = decoded.writer.format === 'json' && !decoded.writer.valueSchema;
     const shape = (row: Row | null): Row | null => (row && schemaless ? coerceRow(row, currentSchema(table.metadata), 'row') : row);
     this.keys ??= keyFieldsFor(table, buffer.rowNames);
@@ -256,7 +276,7 @@ export class TableSink {
       return;
     }
     const key = rowKeyOf(row, this.keys.row);
-    buffer.putChange(key, { upsert, row, unavailable: upsert ? event.unavailable_columns : null, partition: tp, offset: record.offset, position: sourceOrderOf(event.source)?.position ?? null });
+    buffer.putChange(key, { upsert, row, unavailable: upsert ? event.unavailable_columns : null, partition: tp, offset: record.offset, position });
   }
 
   /** Keyed tables keep rows as objects until the flush: check now that the table takes them. */
@@ -264,7 +284,7 @@ export class TableSink {
     if (!this.keys || this.keys.table.length === 0) return; // appendRow checks append-only rows itself
     this.validator ??= new RowBatchBuilder(currentSchema(table.metadata), { rowNames: buffer.rowNames });
     this.validator.append(row);
-    if (this.validator.length >= VALIDATE_ROWS) this.validator.build();
+    if (this.validator.length >= VALIDATE_ROWS) this.validator.clear();
   }
 
   /** Flushes a batch taken with takeBuffer(): fenced commit, index kept current. Undefined when there was nothing to commit. */
@@ -330,6 +350,8 @@ export class TableSink {
     this.options.logger.info({ table: this.name, keys: this.index.size, duplicates: this.index.duplicateKeys, ms: Date.now() - started }, 'primary-key index built from the table');
   }
 }
+
+const recordBytes = (record: KafkaRecord): number => (record.key?.length ?? 0) + (record.value?.length ?? 0);
 
 function maxPosition(a: Position | undefined, b: Position | undefined): Position | undefined {
   if (!a) return b;

@@ -165,14 +165,17 @@ export function emptySource(connector: string, name: string, db: string, tsMs: b
  * Checks the parts of an event the sink relies on: a known op, `after` for c/u/r, `before` for d (its key columns at
  * least), neither for t. Throws DataInvalidError saying what was found.
  */
-export function validateChangeEvent(event: ChangeEvent, where: string): void {
-  const fail = (message: string): never => {
-    throw new DataInvalidError(`${where}: ${message}`, { context: { where, op: event.op } });
-  };
-  if (!CHANGE_OPS.includes(event.op)) fail(`op must be one of ${CHANGE_OPS.join(', ')}, found ${JSON.stringify(event.op)}`);
-  if ((event.op === 'c' || event.op === 'u' || event.op === 'r') && event.after === null) fail(`op "${event.op}" needs an "after" row, found null`);
-  if (event.op === 'd' && event.before === null) fail('op "d" needs a "before" row (at least its key columns), found null');
-  if (event.op === 't' && (event.before !== null || event.after !== null)) fail('op "t" (truncate) carries no rows, found before/after');
+export function validateChangeEvent(event: ChangeEvent, where: string | (() => string)): void {
+  const op = event.op;
+  const problem =
+    !CHANGE_OPS.includes(op) ? `op must be one of ${CHANGE_OPS.join(', ')}, found ${JSON.stringify(op)}`
+      : (op === 'c' || op === 'u' || op === 'r') && event.after === null ? `op "${op}" needs an "after" row, found null`
+        : op === 'd' && event.before === null ? 'op "d" needs a "before" row (at least its key columns), found null'
+          : op === 't' && (event.before !== null || event.after !== null) ? 'op "t" (truncate) carries no rows, found before/after'
+            : undefined;
+  if (problem === undefined) return;
+  const at = typeof where === 'string' ? where : where();
+  throw new DataInvalidError(`${at}: ${problem}`, { context: { where: at, op } });
 }
 
 /**

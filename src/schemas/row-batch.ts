@@ -258,6 +258,12 @@ export class RowBatchBuilder {
     this.rows = n + 1;
   }
 
+  /** Drops the rows appended since the last build() (for a builder used only to check rows). */
+  clear(): void {
+    for (const col of this.columns) col.truncate(0);
+    this.rows = 0;
+  }
+
   /** Rows appended since the last build(). */
   get length(): number {
     return this.rows;

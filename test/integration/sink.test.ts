@@ -11,7 +11,13 @@ import { produceCsv } from '../../src/producers/csv/csv-producer.js';
 import { prepareCsvInput } from '../../src/producers/csv/row-encoder.js';
 import { createKafka, createProducer } from '../../src/producers/kafka/client.js';
 import { readAll } from '../../src/producers/kafka/read-to-end.js';
+import { planFiles } from '../../src/catalog/read/plan-files.js';
+import { currentSchema } from '../../src/catalog/spec/table-metadata.js';
+import { commitAction } from '../../src/catalog/transaction/action.js';
+import { rewriteFiles } from '../../src/catalog/transaction/rewrite-files.js';
+import { TableWriter } from '../../src/catalog/writer/table-writer.js';
 import { tableProgress } from '../../src/consumers/offsets.js';
+import { RowBatchBuilder } from '../../src/schemas/row-batch.js';
 import { createRegistry, type SchemaRegistry } from '../../src/schemas/registry.js';
 import type { CatalogFixture } from './catalog-fixtures.js';
 import { catalogFixture } from './catalog-fixtures.js';
@@ -162,5 +168,52 @@ describe('sink', () => {
     }
     assert.equal((await readTable(fixture.catalog, id)).length, 120);
     assert.equal(sink.sink.stats.deadLetters, 1);
+  });
+
+  test('after a compaction rewrote the files, updates and deletes still find their rows (the index is rebuilt)', async () => {
+    const prefix = uniqueName('sk').replace('-', '_');
+    const model = new Map<number, string>();
+    const round = async (name: string, lines: string[]): Promise<string> => {
+      const file = await csv(name, ['id,note,op', ...lines]);
+      return (await produceCsv(kafka, registry, { input: await prepareCsvInput(file), namespace: 'shop', table: 'compacted', keyColumns: ['id'], opColumn: 'op', topicPrefix: prefix, partitions: 2 })).topic;
+    };
+    const first = Array.from({ length: 300 }, (_, k) => `${k},first ${k},`);
+    for (let k = 0; k < 300; k++) model.set(k, `first ${k}`);
+    const topic = await round('c1.csv', first);
+    const id = { namespace: ['shop'], name: 'compacted' };
+    const sink = await startTestSink(kafka, registry, fixture.catalog, { prefix, topics: [topic], flush: { intervalMs: 300, rows: 100 } });
+    try {
+      await waitCaughtUp(kafka, fixture.catalog, id, topic);
+      // Updates over several commits: the table now has data files and position deletes.
+      await round('c2.csv', Array.from({ length: 150 }, (_, k) => `${k * 2},second ${k * 2},`));
+      for (let k = 0; k < 150; k++) model.set(k * 2, `second ${k * 2}`);
+      await waitCaughtUp(kafka, fixture.catalog, id, topic);
+
+      // A compaction (what the compactor will do): every live row into one new file, replacing all files.
+      const base = await fixture.catalog.loadTable(id);
+      const tasks = await planFiles(base);
+      const builder = new RowBatchBuilder(currentSchema(base.metadata));
+      for (const row of await readTable(fixture.catalog, id)) builder.append(row);
+      const writer = new TableWriter(base);
+      await writer.write(builder.build());
+      const added = await writer.close();
+      const removed = [...tasks.map((t) => t.file), ...new Map(tasks.flatMap((t) => t.deletes).map((d) => [d.filePath, d])).values()];
+      await commitAction(fixture.catalog, id, rewriteFiles({ removed, added, startingSnapshotId: base.metadata.currentSnapshotId }));
+
+      // More changes after it: they must replace and delete rows in the compacted file.
+      const third = [...Array.from({ length: 100 }, (_, k) => `${k * 3},third ${k * 3},`), ...Array.from({ length: 30 }, (_, k) => `${k * 10 + 1},,d`)];
+      for (let k = 0; k < 100; k++) model.set(k * 3, `third ${k * 3}`);
+      for (let k = 0; k < 30; k++) model.delete(k * 10 + 1);
+      await round('c3.csv', third);
+      await waitCaughtUp(kafka, fixture.catalog, id, topic);
+    } finally {
+      await sink.stop();
+    }
+    const rows = await readTable(fixture.catalog, id);
+    const got = new Map(rows.map((r) => [Number(r.id), r.note as string]));
+    assert.equal(rows.length, got.size, 'one row per key');
+    assert.deepEqual(got, model);
+    const operations = (await fixture.catalog.loadTable(id)).metadata.snapshots.map((s) => s.summary.operation);
+    assert.ok(operations.indexOf('replace') < operations.lastIndexOf('overwrite'), `commits after the compaction: ${operations.join(', ')}`);
   });
 });

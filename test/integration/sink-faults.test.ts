@@ -70,10 +70,12 @@ async function assertExactlyOnce(table: string, n: number): Promise<void> {
 interface Child {
   readonly process: ChildProcess;
   readonly output: () => string;
+  /** Whether the child printed `text` (anywhere in its output so far). */
+  readonly printed: (text: string) => boolean;
   readonly exited: Promise<number | null>;
 }
 
-function spawnSink(prefix: string, topic: string, group: string, flushRows = 7000): Child {
+function spawnSink(prefix: string, topic: string, group: string, flushRows = 7000, logLevel = 'warn'): Child {
   const args = [
     '--import', 'tsx', path.join(PROJECT_ROOT, 'test/integration/sink-child.ts'), 'sink',
     '--topics', topic, '--prefix', prefix, '--group', group,
@@ -81,18 +83,18 @@ function spawnSink(prefix: string, topic: string, group: string, flushRows = 700
     '--flush-interval', '300ms', '--flush-rows', String(flushRows), '--session-timeout', '6s', '--no-commit-events',
     '--dlq-table', `${prefix.replaceAll('-', '_')}.dead_letters`,
   ];
-  const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, env: { ...process.env, DUCKHOUSE_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, env: { ...process.env, DUCKHOUSE_LOG_LEVEL: logLevel }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (d: Buffer) => void (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => void (output += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { process: child, output: () => output.slice(-4000), exited };
+  return { process: child, output: () => output.slice(-4000), printed: (text) => output.includes(text), exited };
 }
 
 /** Waits until a child says it is consuming (its signal handlers are in place). */
 async function running(child: Child): Promise<void> {
   const deadline = Date.now() + 60_000;
-  while (!child.output().includes('sink running:')) {
+  while (!child.printed('sink running:')) {
     if (Date.now() > deadline) throw new Error(`the sink did not start: ${child.output()}`);
     await sleep(100);
   }
@@ -152,11 +154,12 @@ test('two sink processes sharing one group, one leaving mid-stream: every record
   const prefix = uniqueName('skf');
   const group = uniqueName('g');
   const topic = await produceRange(prefix, 'shared', 0, 60_000);
-  const a = spawnSink(prefix, topic, group);
-  const b = spawnSink(prefix, topic, group);
+  // Info logs: each process says when it committed, so `a` leaves only once it has taken part.
+  const a = spawnSink(prefix, topic, group, 7000, 'info');
+  const b = spawnSink(prefix, topic, group, 7000, 'info');
   try {
     const deadline = Date.now() + 60_000;
-    while ((await progressOf('shared')) < 20_000n && Date.now() < deadline) await sleep(200);
+    while (((await progressOf('shared')) < 20_000n || !a.printed('"msg":"committed"')) && Date.now() < deadline) await sleep(200);
     await produceRange(prefix, 'shared', 60_000, 100_000);
     await running(a);
     a.process.kill('SIGTERM'); // a rebalance hands its partitions to b

@@ -13,7 +13,7 @@ import type { Schema } from '../catalog/spec/schema.js';
 import type { PartitionKey, Position } from './offsets.js';
 
 /** Rows per Arrow batch handed to the writer. */
-const BATCH_ROWS = 8192;
+export const BATCH_ROWS = 8192;
 
 /** The last change of one key in a batch. */
 export interface BufferedChange {
@@ -60,6 +60,9 @@ export function isReplay(order: SourceOrder, highest: Position | undefined): boo
   return c < 0 || (c === 0 && order.unique);
 }
 
+/** The schema of a batch begun before its table existed (it can only hold dead letters until it takes the table's). */
+export const NO_SCHEMA: Schema = { schemaId: -1, identifierFieldIds: [], fields: [] };
+
 export class ChangeBuffer {
   readonly openedAtMs: number;
   /** The dead letters were sent to the DLQ topic (a retried flush does not send them again). */
@@ -99,6 +102,11 @@ export class ChangeBuffer {
     for (const [tp, position] of this.positions) next.positions.set(tp, position);
     next.deadLetters.push(...this.deadLetters);
     return next;
+  }
+
+  /** False for a batch begun before its table existed (schema NO_SCHEMA). */
+  get hasSchema(): boolean {
+    return this.schema !== NO_SCHEMA;
   }
 
   get empty(): boolean {

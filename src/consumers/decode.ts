@@ -86,21 +86,6 @@ export class RecordDecoder {
     }
   }
 
-  private async decodeAvroKey(key: Buffer | null, where: string): Promise<{ key: Record<string, unknown> | null; fields: string[] | null }> {
-    if (key === null || key.length === 0) return { key: null, fields: null };
-    const id = wireSchemaId(key);
-    if (id === undefined) throw new DataInvalidError(`${where}: the key is not schema-registry framed Avro (found ${key.length} bytes starting ${key.subarray(0, 5).toString('hex')})`, { context: { where } });
-    const schema = await this.keySchema(id, where);
-    let value: unknown;
-    try {
-      value = schema.codec.fromBuffer(key.subarray(WIRE_HEADER_BYTES));
-    } catch (error) {
-      throw new DataInvalidError(`${where}: cannot decode the key with schema id ${id}: ${describeError(error)}`, { cause: error, context: { where, schemaId: id } });
-    }
-    const fields = (schema.schema.fields as { name: string }[] | undefined)?.map((f) => f.name) ?? [];
-    return { key: value as Record<string, unknown>, fields };
-  }
-
   /**
    * Decodes without waiting when every schema the record needs is known (the common case): the result, or the
    * DataInvalidError for a bad record; undefined when a schema must be fetched first (call decode()).
@@ -127,7 +112,9 @@ export class RecordDecoder {
     if (value === null || value.length === 0) {
       // A tombstone: its key says which format the topic uses.
       if (record.key && record.key.length > 0 && record.key[0] === 0) {
-        const { key, fields } = await this.decodeAvroKey(record.key, where);
+        const keyId = wireSchemaId(record.key);
+        if (keyId !== undefined) await this.keySchema(keyId, where);
+        const { key, fields } = this.decodeKey(record);
         return { event: null, key, writer: { format: 'json', id: 'tombstone', valueSchema: null, keyFields: fields } };
       }
       return this.decodeJson(record, where);
@@ -156,21 +143,22 @@ export class RecordDecoder {
       throw new DataInvalidError(`${where}: cannot decode Avro with schema id ${id}: ${describeError(error)}`, { cause: error, context: { where, schemaId: id } });
     }
     validateChangeEvent(event, () => recordWhere(record));
-    let key: Record<string, unknown> | null = null;
-    let fields: readonly string[] | null = null;
-    if (record.key !== null && record.key.length > 0) {
-      const keyId = wireSchemaId(record.key);
-      const schema = keyId === undefined ? undefined : this.keys.get(keyId);
-      if (!schema) throw new DataInvalidError(`${recordWhere(record)}: the key is not schema-registry framed Avro (found ${record.key.length} bytes starting ${record.key.subarray(0, 5).toString('hex')})`, { context: { where: recordWhere(record) } });
-      try {
-        key = schema.codec.fromBuffer(record.key.subarray(WIRE_HEADER_BYTES)) as Record<string, unknown>;
-      } catch (error) {
-        throw new DataInvalidError(`${recordWhere(record)}: cannot decode the key with schema id ${keyId}: ${describeError(error)}`, { cause: error, context: { where: recordWhere(record), schemaId: keyId } });
-      }
-      fields = this.keyFields(schema);
-    }
+    const { key, fields } = this.decodeKey(record);
     const writerId = writer.writerIds.get(fields) ?? writer.writerIds.set(fields, { format: 'avro', id: `avro:${id}`, schemaId: id, row: writer.row, keyFields: fields }).get(fields)!;
     return { event, key, writer: writerId };
+  }
+
+  /** The record's Avro key (its key schema already fetched) and the key record's field names; nulls without a key. */
+  private decodeKey(record: KafkaRecord): { key: Record<string, unknown> | null; fields: readonly string[] | null } {
+    if (record.key === null || record.key.length === 0) return { key: null, fields: null };
+    const keyId = wireSchemaId(record.key);
+    const schema = keyId === undefined ? undefined : this.keys.get(keyId);
+    if (!schema) throw new DataInvalidError(`${recordWhere(record)}: the key is not schema-registry framed Avro (found ${record.key.length} bytes starting ${record.key.subarray(0, 5).toString('hex')})`, { context: { where: recordWhere(record) } });
+    try {
+      return { key: schema.codec.fromBuffer(record.key.subarray(WIRE_HEADER_BYTES)) as Record<string, unknown>, fields: this.keyFields(schema) };
+    } catch (error) {
+      throw new DataInvalidError(`${recordWhere(record)}: cannot decode the key with schema id ${keyId}: ${describeError(error)}`, { cause: error, context: { where: recordWhere(record), schemaId: keyId } });
+    }
   }
 
   private keyFields(schema: CachedSchema): readonly string[] {

@@ -41,14 +41,17 @@ export interface TableProgress {
 
 export const EMPTY_PROGRESS: TableProgress = { offsets: new Map(), positions: new Map(), snapshotId: undefined };
 
-function encodeNested<V>(map: ReadonlyMap<PartitionKey, V>, text: (v: V) => string): string {
+/** `{"<topic>": {"<partition>": text(value)}}`, sorted: the summary properties' shape, and the commit events'. */
+export function byTopic<V>(map: ReadonlyMap<PartitionKey, V>, text: (v: V) => string): Record<string, Record<string, string>> {
   const out: Record<string, Record<string, string>> = {};
   for (const key of [...map.keys()].sort()) {
     const { topic, partition } = parsePartitionKey(key);
     (out[topic] ??= {})[String(partition)] = text(map.get(key)!);
   }
-  return JSON.stringify(out);
+  return out;
 }
+
+const encodeNested = <V>(map: ReadonlyMap<PartitionKey, V>, text: (v: V) => string): string => JSON.stringify(byTopic(map, text));
 
 function decodeNested<V>(text: string, value: (s: string) => V, where: string): Map<PartitionKey, V> {
   const result = new Map<PartitionKey, V>();

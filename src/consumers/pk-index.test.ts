@@ -34,7 +34,7 @@ async function tempDir(prefix: string): Promise<string> {
   return dir;
 }
 
-const indexed = (name: string, partition: unknown[] = []): IndexedFile => ({ path: `file:///wh/n/t/data/${name}.parquet`, specId: 0, partition });
+const indexed = (name: string, partition: unknown[] = []): IndexedFile => ({ path: `file:///wh/n/t/data/${name}.parquet`, specId: 0, partition, recordCount: 2n ** 32n });
 const dataFile = (name: string, partition: unknown[] = []): DataFile => ({
   content: DataFileContent.DATA, filePath: `file:///wh/n/t/data/${name}.parquet`, fileFormat: 'PARQUET', specId: 0, partition, recordCount: 10n, fileSizeInBytes: 100n,
 });
@@ -170,8 +170,8 @@ describe('PrimaryKeyIndex.build', () => {
     for (const [key, locations] of expected) assert.deepEqual(where(index.lookup(key)), locations, `key ${key}`);
     assert.deepEqual(index.lookup('5'), [], 'deleted from both files');
     assert.equal(index.duplicateKeys, 1, 'id 9 is live in both files');
-    assert.deepEqual(index.lookup('0')[0]!.file, { path: eu.filePath, specId: 0, partition: ['eu'] });
-    assert.deepEqual(index.lookup('14')[0]!.file, { path: us.filePath, specId: 0, partition: ['us'] });
+    assert.deepEqual(index.lookup('0')[0]!.file, { path: eu.filePath, specId: 0, partition: ['eu'], recordCount: eu.recordCount });
+    assert.deepEqual(index.lookup('14')[0]!.file, { path: us.filePath, specId: 0, partition: ['us'], recordCount: us.recordCount });
   });
 
   it('uses the same key text as rowKeyOf, composite keys included', async () => {

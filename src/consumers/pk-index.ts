@@ -9,12 +9,16 @@ import type { PartitionValues } from '../catalog/spec/partition-spec.js';
 import { scanKeys } from '../catalog/read/scan-table.js';
 import type { KeyField } from '../schemas/row-key.js';
 
-/** A data file the index points into, with what a position delete for it needs. */
+/** A data file the index points into, with what a position delete for it (and reading rows back) needs. */
 export interface IndexedFile {
   readonly path: string;
   readonly specId: number;
   readonly partition: PartitionValues;
+  readonly recordCount: bigint;
 }
+
+/** The index's view of a data file. */
+export const indexedFile = (file: DataFile): IndexedFile => ({ path: file.filePath, specId: file.specId, partition: file.partition, recordCount: file.recordCount });
 
 export interface RowLocation {
   readonly file: IndexedFile;
@@ -88,7 +92,7 @@ export class PrimaryKeyIndex {
 
   /** Indexes the rows of one file, as scanned: `keys[i]` is at `positions[i]`. */
   addFile(file: DataFile, keys: readonly string[], positions: readonly number[]): void {
-    const id = this.fileId({ path: file.filePath, specId: file.specId, partition: file.partition });
+    const id = this.fileId(indexedFile(file));
     for (let i = 0; i < keys.length; i++) this.add(keys[i]!, id, positions[i]!);
   }
 

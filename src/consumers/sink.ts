@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Logger } from '../shared/logger.js';
-import { CommitConflictError, CommitStateUnknownError, DataInvalidError, DuckHouseError, describeError } from '../shared/errors.js';
+import { DataInvalidError, DuckHouseError, describeError } from '../shared/errors.js';
 import type { Catalog, TableIdentifier } from '../catalog/catalogs/catalog.js';
 import { formatIdentifier } from '../catalog/catalogs/catalog.js';
 import type { TableWriterOptions } from '../catalog/writer/table-writer.js';
@@ -20,7 +20,7 @@ import { KeyPartitions } from './key-partitions.js';
 import type { KafkaRecord } from './decode.js';
 import { DeadLetterSink } from './dead-letters.js';
 import type { PartitionKey } from './offsets.js';
-import { parsePartitionKey, partitionKeyOf } from './offsets.js';
+import { byTopic, parsePartitionKey, partitionKeyOf } from './offsets.js';
 import type { RoutingOptions } from './routing.js';
 import { tableForTopic } from './routing.js';
 import type { FlushOutcome } from './table-flush.js';
@@ -221,9 +221,7 @@ export class Sink {
       state.next = offset + 1n;
       resolved = message.offset;
       this.stats.records++;
-      const pending = table.pending;
-      const due = pending !== undefined && (pending.rows >= this.limits.rows || pending.bytes >= this.limits.bytes);
-      if (due || (i & 4095) === 4095) {
+      if (this.full(table.pending) || (i & 4095) === 4095) {
         resolveOffset(message.offset);
         await this.keepUp(table, heartbeat);
       }
@@ -238,8 +236,7 @@ export class Sink {
    * is still running: a fetch can hold far more than a batch), and lets timers and I/O run.
    */
   private async keepUp(table: TableSink, heartbeat: () => Promise<void>): Promise<void> {
-    const pending = table.pending;
-    if (pending && (pending.rows >= this.limits.rows || pending.bytes >= this.limits.bytes || Date.now() - pending.openedAtMs >= this.limits.intervalMs)) {
+    if (this.due(table.pending)) {
       const flushing = this.flushing.get(table);
       if (flushing) {
         await flushing.done;
@@ -263,12 +260,18 @@ export class Sink {
     }
   }
 
+  /** A batch holding as many rows or bytes as a flush takes. */
+  private full(buffer: ChangeBuffer | undefined): boolean {
+    return buffer !== undefined && (buffer.rows >= this.limits.rows || buffer.bytes >= this.limits.bytes);
+  }
+
+  /** A batch to flush now: full, or as old as the flush interval. */
+  private due(buffer: ChangeBuffer | undefined): boolean {
+    return buffer !== undefined && (this.full(buffer) || Date.now() - buffer.openedAtMs >= this.limits.intervalMs);
+  }
+
   private tick(): void {
-    const now = Date.now();
-    for (const table of this.tables.values()) {
-      const pending = table.pending;
-      if (pending && now - pending.openedAtMs >= this.limits.intervalMs) this.scheduleFlush(table);
-    }
+    for (const table of this.tables.values()) if (this.due(table.pending)) this.scheduleFlush(table);
   }
 
   private scheduleFlush(table: TableSink): void {
@@ -278,8 +281,7 @@ export class Sink {
     const done = this.runFlush(table, buffer).finally(() => {
       this.flushing.delete(table);
       this.backpressure();
-      const pending = table.pending;
-      if (pending && (this.stopping || pending.rows >= this.limits.rows || pending.bytes >= this.limits.bytes || Date.now() - pending.openedAtMs >= this.limits.intervalMs)) this.scheduleFlush(table);
+      if (this.stopping ? table.pending !== undefined : this.due(table.pending)) this.scheduleFlush(table);
     });
     this.flushing.set(table, { buffer, done });
   }
@@ -305,8 +307,9 @@ export class Sink {
         if (outcome) await this.afterCommit(table, outcome);
         return;
       } catch (error) {
-        const stale = error instanceof CommitConflictError && !error.retriable;
-        if (stale || error instanceof CommitStateUnknownError || (error instanceof DuckHouseError && error.kind === 'commit-conflict')) {
+        // A fence, a conflict commitAction gave up on, a schema moved by another writer, or an unknown outcome: the
+        // table decides what happened, so read again from what it records.
+        if (error instanceof DuckHouseError && (error.kind === 'commit-conflict' || error.kind === 'commit-state-unknown')) {
           this.resetTable(table, describeError(error));
           return;
         }
@@ -324,13 +327,7 @@ export class Sink {
     this.stats.commits++;
     this.stats.rowsAdded += outcome.rowsAdded;
     this.stats.rowsDeleted += outcome.rowsDeleted;
-    const offsets: Record<string, Record<string, string>> = {};
-    const commits: { topic: string; partition: number; offset: string }[] = [];
-    for (const [tp, next] of outcome.offsets) {
-      const { topic, partition } = parsePartitionKey(tp);
-      (offsets[topic] ??= {})[String(partition)] = String(next);
-      commits.push({ topic, partition, offset: String(next) });
-    }
+    const commits = [...outcome.offsets].map(([tp, next]) => ({ ...parsePartitionKey(tp), offset: String(next) }));
     const event: CommitEvent = {
       table: table.name,
       snapshotId: outcome.snapshotId === undefined ? null : String(outcome.snapshotId),
@@ -338,7 +335,7 @@ export class Sink {
       rowsDeleted: outcome.rowsDeleted,
       dataFiles: outcome.dataFiles,
       deleteFiles: outcome.deleteFiles,
-      offsets,
+      offsets: byTopic(outcome.offsets, String),
       committedAt: new Date().toISOString(),
     };
     this.options.logger.info(event, 'committed');
@@ -357,8 +354,7 @@ export class Sink {
     let total = 0;
     for (const table of this.tables.values()) total += (table.pending?.bytes ?? 0) + (this.flushing.get(table)?.buffer.bytes ?? 0);
     for (const [topic, table] of this.topicTables) {
-      const pending = table.pending;
-      const full = total >= budget || (this.flushing.has(table) && pending !== undefined && (pending.bytes >= this.limits.bytes || pending.rows >= this.limits.rows));
+      const full = total >= budget || (this.flushing.has(table) && this.full(table.pending));
       if (full && !this.paused.has(topic)) {
         this.consumer.pause([{ topic }]);
         this.paused.add(topic);
@@ -371,17 +367,15 @@ export class Sink {
   }
 
   /**
-   * Graceful stop: stops taking records, flushes and commits every batch, then leaves the group. With `abort`, nothing
-   * more is committed: batches are dropped (they are read again on the next start).
+   * Graceful stop: stops taking records, flushes and commits every batch, then leaves the group. (An abort is the
+   * process exiting: what was not committed is read again on the next start.)
    */
-  async stop(options: { abort?: boolean } = {}): Promise<void> {
-    if (this.stopping && !options.abort) return;
+  async stop(): Promise<void> {
+    if (this.stopping) return;
     this.stopping = true;
     clearInterval(this.timer);
-    if (!options.abort) {
-      await this.inBatch;
-      for (const table of this.tables.values()) await this.flushTable(table);
-    }
+    await this.inBatch;
+    for (const table of this.tables.values()) await this.flushTable(table);
     this.running = false;
     await this.consumer.disconnect().catch(() => undefined);
     await this.producer?.disconnect().catch(() => undefined);

@@ -21,14 +21,15 @@ import { avroFieldName } from '../schemas/avro-iceberg.js';
 import type { Row } from '../schemas/envelope.js';
 import { RowBatchBuilder } from '../schemas/row-batch.js';
 import type { BufferedChange, ChangeBuffer } from './change-buffer.js';
+import { BATCH_ROWS } from './change-buffer.js';
 import type { PartitionKey, Position, TableProgress } from './offsets.js';
 import {
   COMMIT_ID_PROPERTY, encodeOffsets, encodePositions, hasCommit, KAFKA_GROUP_PROPERTY, KAFKA_OFFSETS_PROPERTY, mergeProgress,
   parsePartitionKey, SOURCE_POSITIONS_PROPERTY, tableProgress,
 } from './offsets.js';
 import type { IndexedFile, PrimaryKeyIndex } from './pk-index.js';
+import { indexedFile } from './pk-index.js';
 
-const BATCH_ROWS = 8192;
 
 export interface FlushContext {
   readonly catalog: Catalog;
@@ -84,7 +85,7 @@ async function fillUnavailable(base: Table, index: PrimaryKeyIndex, changes: [st
   const nameOf = new Map(schema.fields.map((f) => [rowNames === 'avro' ? avroFieldName(f.name) : f.name, f.name]));
   for (const { file, wants } of byFile.values()) {
     const columns = [...new Set(wants.flatMap((w) => w.change.unavailable ?? []))].map((c) => nameOf.get(c) ?? c);
-    const rows = await readRowsAt(base, { filePath: file.path, specId: file.specId, partition: file.partition } as unknown as DataFile, wants.map((w) => w.position), columns);
+    const rows = await readRowsAt(base, { filePath: file.path, recordCount: file.recordCount }, wants.map((w) => w.position), columns);
     for (const want of wants) {
       const old = rows.get(want.position);
       if (!old) continue;
@@ -191,7 +192,7 @@ export async function flushBatch(ctx: FlushContext, base: Table, buffer: ChangeB
     for (const key of truncatedKeys) index.delete(key);
     for (const key of buffer.changes.keys()) index.delete(key);
     for (const file of written) {
-      const at: IndexedFile = { path: file.filePath, specId: file.specId, partition: file.partition };
+      const at = indexedFile(file);
       let position = 0;
       for (const range of writer.rowRangesOf(file.filePath)) {
         for (let i = 0; i < range.count; i++) index.set(rowKeys[range.firstRow + i]!, at, position++);

@@ -17,10 +17,11 @@ import { deadLetter } from '../producers/dead-letter.js';
 import { avroFieldName } from '../schemas/avro-iceberg.js';
 import { coerceRow } from '../schemas/debezium-json.js';
 import type { Row } from '../schemas/envelope.js';
+import { comparePositions } from '../schemas/envelope.js';
 import { RowBatchBuilder } from '../schemas/row-batch.js';
 import type { KeyField } from '../schemas/row-key.js';
 import { rowKeyOf } from '../schemas/row-key.js';
-import { ChangeBuffer, isReplay, sourceOrderOf } from './change-buffer.js';
+import { ChangeBuffer, isReplay, NO_SCHEMA, sourceOrderOf } from './change-buffer.js';
 import type { DecodedRecord, KafkaRecord, WriterSchema } from './decode.js';
 import type { PartitionKey, Position } from './offsets.js';
 import { KAFKA_OFFSETS_PROPERTY, parsePartitionKey, partitionKeyOf, tableProgress } from './offsets.js';
@@ -99,14 +100,6 @@ export class TableSink {
     return offset;
   }
 
-  /** Gives up partitions (revoked, or to be read again): their fence and any batch of this table are dropped. */
-  release(partitions: readonly PartitionKey[]): void {
-    for (const tp of partitions) {
-      this.committed.delete(tp);
-      this.committedPositions.delete(tp);
-    }
-  }
-
   /** Drops the batch and the index (after a fence, a rebalance or a failed flush): everything is read again. */
   reset(): PartitionKey[] {
     const owned = [...this.committed.keys()];
@@ -115,7 +108,8 @@ export class TableSink {
     this.indexedSnapshot = undefined;
     this.table = undefined;
     this.decisions.clear();
-    this.release(owned);
+    this.committed.clear();
+    this.committedPositions.clear();
     return owned;
   }
 
@@ -146,7 +140,7 @@ export class TableSink {
   }
 
   private deadLetter(record: KafkaRecord, kind: DeadLetterKind, message: string, table: Table | undefined): true {
-    const buffer = table ? this.current(table) : (this.buffer ??= new ChangeBuffer({ schemaId: -1, identifierFieldIds: [], fields: [] }, this.rowNames));
+    const buffer = table ? this.current(table) : (this.buffer ??= new ChangeBuffer(NO_SCHEMA, this.rowNames));
     buffer.deadLetters.push(deadLetter({
       kind,
       message,
@@ -290,13 +284,13 @@ export class TableSink {
   /** Flushes a batch taken with takeBuffer(): fenced commit, index kept current. Undefined when there was nothing to commit. */
   async flush(buffer: ChangeBuffer): Promise<FlushOutcome | undefined> {
     const { catalog, id } = this.options;
-    if (buffer.rows === 0 && buffer.schema.schemaId < 0 && !(await catalog.tableExists(id))) {
+    if (buffer.rows === 0 && !buffer.hasSchema && !(await catalog.tableExists(id))) {
       // Only dead letters for a table that does not exist (schemaless JSON): nothing to commit, and nowhere to record
       // offsets; the DLQ table holds the letters (and skips them when they are read again).
       return undefined;
     }
     const base = await catalog.loadTable(id);
-    if (buffer.schema.schemaId >= 0 && currentSchema(base.metadata).schemaId !== buffer.schema.schemaId) {
+    if (buffer.hasSchema && currentSchema(base.metadata).schemaId !== buffer.schema.schemaId) {
       throw new DuckHouseError('commit-conflict', `${this.name}: the table's schema changed (another writer) since the batch began; reading it again`, { retriable: false });
     }
     this.adopt(base);
@@ -329,19 +323,13 @@ export class TableSink {
     const head = base.metadata.currentSnapshotId;
     if (this.index && this.indexedSnapshot === head) return;
     if (this.index && this.indexedSnapshot !== undefined) {
-      const since: { summary: Readonly<Record<string, string>> }[] = [];
-      let found = false;
+      // Back from the head to the indexed snapshot, over sink commits that removed no data file only: still current.
       for (const s of ancestorsOf(base.metadata, head)) {
         if (s.snapshotId === this.indexedSnapshot) {
-          found = true;
-          break;
+          this.indexedSnapshot = head;
+          return;
         }
-        since.push(s);
-      }
-      const harmless = found && since.every((s) => s.summary[KAFKA_OFFSETS_PROPERTY] !== undefined && (s.summary['deleted-data-files'] ?? '0') === '0');
-      if (harmless) {
-        this.indexedSnapshot = head;
-        return;
+        if (s.summary[KAFKA_OFFSETS_PROPERTY] === undefined || (s.summary['deleted-data-files'] ?? '0') !== '0') break;
       }
     }
     const started = Date.now();
@@ -354,10 +342,8 @@ export class TableSink {
 const recordBytes = (record: KafkaRecord): number => (record.key?.length ?? 0) + (record.value?.length ?? 0);
 
 function maxPosition(a: Position | undefined, b: Position | undefined): Position | undefined {
-  if (!a) return b;
-  if (!b) return a;
-  for (let i = 0; i < 3; i++) if (a[i] !== b[i]) return a[i]! > b[i]! ? a : b;
-  return a;
+  if (!a || !b) return a ?? b;
+  return comparePositions(a, b) >= 0 ? a : b;
 }
 
 function renameKey(key: Record<string, unknown> | null, rowNames: 'avro' | 'iceberg'): Row | null {

@@ -377,7 +377,7 @@ export async function* scanKeys(table: Table, keyFields: readonly KeyField[], op
   });
 }
 
-function checkPositions(file: DataFile, positions: readonly number[]): number[] {
+function checkPositions(file: Pick<DataFile, 'filePath' | 'recordCount'>, positions: readonly number[]): number[] {
   for (const p of positions) {
     if (!Number.isSafeInteger(p) || p < 0 || BigInt(p) >= file.recordCount) {
       throw new DataInvalidError(`readRowsAt: position ${p} is not a row of data file ${file.filePath} (${file.recordCount} rows)`, { context: { file: file.filePath, pos: p } });
@@ -390,7 +390,7 @@ function checkPositions(file: DataFile, positions: readonly number[]): number[] 
  * The rows at `positions` (0-based) of one data file, keyed by position, with `columns` (top-level Iceberg names;
  * default every column of the current schema; a column the file predates is null). Deletes are not consulted.
  */
-export async function readRowsAt(table: Table, file: DataFile, positions: readonly number[], columns?: readonly string[]): Promise<Map<number, Record<string, unknown>>> {
+export async function readRowsAt(table: Table, file: Pick<DataFile, 'filePath' | 'recordCount'>, positions: readonly number[], columns?: readonly string[]): Promise<Map<number, Record<string, unknown>>> {
   const fields = selectFields(currentSchema(table.metadata), columns);
   const wanted = checkPositions(file, positions);
   const rows = new Map<number, Record<string, unknown>>();

@@ -4,7 +4,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { Redis } from 'ioredis';
 import { tableIdentifier } from '../catalog/catalogs/catalog.js';
-import { CommitEventPublisher, commitQueueName } from '../compactor/queues.js';
+import { CommitEventPublisher } from '../compactor/queues.js';
 import { partitionSpecsByTable } from '../consumers/routing.js';
 import { DEFAULT_FLUSH, Sink } from '../consumers/sink.js';
 import { createKafka, dlqTopic } from '../producers/kafka/client.js';
@@ -101,7 +101,7 @@ export function sinkCommand(): Command {
     }
     const catalog = openCatalog(flags, stack);
     const redis = flags.commitEvents ? new Redis({ host: stack.redis.host, port: stack.redis.port, password: stack.redis.password, maxRetriesPerRequest: null }) : undefined;
-    const commitEvents = redis ? new CommitEventPublisher(redis, commitQueueName(flags.prefix)) : undefined;
+    const commitEvents = redis ? new CommitEventPublisher(redis, flags.prefix) : undefined;
     const sink = new Sink({
       kafka: createKafka({ brokers: flags.brokers?.split(',').map((b) => b.trim()) ?? stack.kafka.brokers, clientId: 'duckhouse-sink' }),
       registry: createRegistry({ url: flags.registry ?? stack.schemaRegistry.url }),

@@ -1,13 +1,16 @@
-// The BullMQ queues DuckHouse's workers share (ARCHITECTURE.md: one module for queue names and job types): the sink
-// publishes a commit event per table commit; the compactor, the view refresher and the dbt trigger consume them.
+// The BullMQ queues DuckHouse's workers share, their job types and options: one module (ARCHITECTURE.md). The sink
+// publishes one commit event per table commit; the publisher fans it out as work for each worker and appends it to a
+// capped commit log (a Redis stream) for status pages and tests.
+//   <prefix>-views    refresh-views   one pending job per table (a commit while one runs queues exactly one more)
+//   <prefix>-compact  compact-table   one pending job per table, same rule
+//   <prefix>-dbt      table-changed   one pending job per table; the dbt worker turns these into debounced runs:
+//   <prefix>-dbt-runs dbt-build       at most one waiting, delayed by the debounce window; tables in a Redis set
 // Must never: put row data or secrets in a job (events say what changed, not the data).
+import type { JobsOptions } from 'bullmq';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 
-/** `<prefix>-commits`: one job per sink commit. Queue names may not contain ':' (BullMQ's key separator). */
-export const commitQueueName = (prefix: string): string => `${prefix.replaceAll(':', '-')}-commits`;
-
-/** The job the sink adds after each table commit. */
+/** The sink's commit event: what one table commit changed. */
 export interface CommitEvent {
   /** `namespace.table`. */
   readonly table: string;
@@ -23,30 +26,108 @@ export interface CommitEvent {
   readonly committedAt: string;
 }
 
-export const COMMIT_JOB = 'commit';
-
-export interface CommitEventPublisherOptions {
-  /** Jobs kept after completion / failure, for inspection (default 1,000 / 5,000). */
-  keepCompleted?: number;
-  keepFailed?: number;
+/** A table to work on, and why. `snapshotId` is the newest snapshot the requester knew of (the worker reloads). */
+export interface TableJob {
+  readonly table: string;
+  readonly snapshotId: string | null;
+  /** `commit` (from the sink) or `manual` (the CLI). */
+  readonly reason: 'commit' | 'manual';
+  readonly requestedAt: string;
 }
 
-/** Adds commit events to the commit queue. */
-export class CommitEventPublisher {
-  private readonly queue: Queue<CommitEvent>;
+/** A debounced dbt build; the changed tables are in the pending set, not in the job. */
+export interface DbtBuildJob {
+  readonly requestedAt: string;
+}
 
-  constructor(connection: Redis, readonly queueName: string, private readonly options: CommitEventPublisherOptions = {}) {
-    this.queue = new Queue<CommitEvent>(queueName, { connection });
+export const JOB = {
+  refreshViews: 'refresh-views',
+  compactTable: 'compact-table',
+  tableChanged: 'table-changed',
+  dbtBuild: 'dbt-build',
+} as const;
+
+export type WorkerKind = 'views' | 'compactor' | 'dbt';
+export const WORKER_KINDS: readonly WorkerKind[] = ['views', 'compactor', 'dbt'];
+
+export interface QueueNames {
+  readonly views: string;
+  readonly compact: string;
+  readonly dbt: string;
+  readonly dbtRuns: string;
+}
+
+/** Queue names may not contain ':' (BullMQ's key separator). */
+const safe = (prefix: string): string => prefix.replaceAll(':', '-');
+
+export function queueNames(prefix: string): QueueNames {
+  const p = safe(prefix);
+  return { views: `${p}-views`, compact: `${p}-compact`, dbt: `${p}-dbt`, dbtRuns: `${p}-dbt-runs` };
+}
+
+/** The capped stream every commit event is appended to. */
+export const commitLogKey = (prefix: string): string => `duckhouse:${safe(prefix)}:commits`;
+/** The set of tables changed since the last dbt build started. */
+export const dbtPendingKey = (prefix: string): string => `duckhouse:${safe(prefix)}:dbt-pending`;
+/** The list of recorded dbt runs, newest first (capped). */
+export const dbtRunsKey = (prefix: string): string => `duckhouse:${safe(prefix)}:dbt-runs`;
+
+export const COMMIT_LOG_LENGTH = 10_000;
+
+/** Retries with exponential backoff (1 s, 2 s, 4 s, …) and bounded history, for every DuckHouse job. */
+export const JOB_DEFAULTS: JobsOptions = {
+  attempts: 5,
+  backoff: { type: 'exponential', delay: 1000 },
+  removeOnComplete: { count: 1000 },
+  removeOnFail: { count: 5000 },
+};
+
+/**
+ * Options of a per-table job: deduplicated by table. While a job for the table waits, new ones are dropped (the
+ * worker always reads the table's latest state); while one runs, exactly one more is kept to run after it, so a
+ * commit landing mid-refresh is never missed and the same table is never worked on twice at once.
+ */
+export function perTableJobOptions(table: string): JobsOptions {
+  return { ...JOB_DEFAULTS, deduplication: { id: table, keepLastIfActive: true } };
+}
+
+/**
+ * Options of the debounced dbt build: the first change starts a `windowMs` delay; changes inside it join the same run
+ * (their tables go to the pending set); a change after the run started schedules the next one.
+ */
+export function dbtBuildJobOptions(windowMs: number): JobsOptions {
+  return { ...JOB_DEFAULTS, delay: windowMs, deduplication: { id: 'dbt-build', ttl: Math.max(1, windowMs), extend: true, replace: true } };
+}
+
+/** Adds per-table jobs to the worker queues and appends commit events to the commit log. */
+export class CommitEventPublisher {
+  readonly names: QueueNames;
+  private readonly queues: Queue[];
+
+  constructor(private readonly connection: Redis, readonly prefix: string) {
+    this.names = queueNames(prefix);
+    this.queues = [this.names.views, this.names.compact, this.names.dbt].map((name) => new Queue(name, { connection }));
+  }
+
+  /** Requests work on a table from every worker (views, compactor, dbt). */
+  async request(job: TableJob): Promise<void> {
+    const [views, compact, dbt] = this.queues as [Queue, Queue, Queue];
+    const options = perTableJobOptions(job.table);
+    await Promise.all([views.add(JOB.refreshViews, job, options), compact.add(JOB.compactTable, job, options), dbt.add(JOB.tableChanged, job, options)]);
   }
 
   async publish(event: CommitEvent): Promise<void> {
-    await this.queue.add(COMMIT_JOB, event, {
-      removeOnComplete: this.options.keepCompleted ?? 1000,
-      removeOnFail: this.options.keepFailed ?? 5000,
-    });
+    await this.connection.xadd(commitLogKey(this.prefix), 'MAXLEN', '~', String(COMMIT_LOG_LENGTH), '*', 'event', JSON.stringify(event));
+    await this.request({ table: event.table, snapshotId: event.snapshotId, reason: 'commit', requestedAt: event.committedAt });
   }
 
   async close(): Promise<void> {
-    await this.queue.close();
+    await Promise.all(this.queues.map((q) => q.close()));
   }
+}
+
+/** The newest commit events of the log, oldest first. */
+export async function readCommitLog(connection: Redis, prefix: string, count = 1000): Promise<CommitEvent[]> {
+  const entries = await connection.xrevrange(commitLogKey(prefix), '+', '-', 'COUNT', count);
+  return entries.reverse().map(([, fields]) => JSON.parse(fields[fields.indexOf('event') + 1] ?? 'null') as CommitEvent);
 }

@@ -1,7 +1,7 @@
 // The sink's contracts with the outside, against the real stack: an external Debezium's JsonConverter output (with
 // schemas: the table is created from the Connect schema; without: rows coerced into an existing table, or dead-lettered
 // when there is none), an incompatible Avro schema version (dead-lettered while everything else flows), commit events
-// on BullMQ (one job per commit, matching the table's snapshots), and shutdown by signal (SIGTERM commits what the sink
+// (one per commit on the commit log, matching the table's snapshots; deduplicated view jobs), and shutdown by signal (SIGTERM commits what the sink
 // holds and exits 0; a second signal exits 130 at once, leaving the table consistent).
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
@@ -22,8 +22,8 @@ import { planFiles } from '../../src/catalog/read/plan-files.js';
 import { buildSchema } from '../../src/catalog/spec/schema.js';
 import { currentSchema } from '../../src/catalog/spec/table-metadata.js';
 import { primitive, typeToString } from '../../src/catalog/spec/types.js';
-import type { CommitEvent } from '../../src/compactor/queues.js';
-import { CommitEventPublisher } from '../../src/compactor/queues.js';
+import type { CommitEvent, TableJob } from '../../src/compactor/queues.js';
+import { CommitEventPublisher, commitLogKey, queueNames, readCommitLog } from '../../src/compactor/queues.js';
 import { KAFKA_OFFSETS_PROPERTY, partitionKeyOf, tableProgress } from '../../src/consumers/offsets.js';
 import type { DeadLetter } from '../../src/producers/dead-letter.js';
 import { produceCsv } from '../../src/producers/csv/csv-producer.js';
@@ -370,10 +370,12 @@ describe('commit events', () => {
       opened.push(client);
       return client;
     };
-    const queueName = uniqueName('commits');
-    const publisher = new CommitEventPublisher(connection(), queueName);
-    const jobs: CommitEvent[] = [];
-    const worker = new Worker<CommitEvent>(queueName, async (job) => void jobs.push(job.data), { connection: connection() });
+    const queuePrefix = uniqueName('commits');
+    const publisher = new CommitEventPublisher(connection(), queuePrefix);
+    const viewJobs: TableJob[] = [];
+    const worker = new Worker<TableJob>(queueNames(queuePrefix).views, async (job) => void viewJobs.push(job.data), { connection: connection() });
+    const log = connection();
+    let jobs: CommitEvent[] = [];
     const prefix = newPrefix();
     const id = { namespace: ['shop'], name: 'events' };
     const produce = async (lines: string[]): Promise<string> => (await produceCsv(kafka, registry, {
@@ -387,9 +389,12 @@ describe('commit events', () => {
       await produce([...Array.from({ length: 60 }, (_, i) => `${i * 5},second ${i * 5},`), ...Array.from({ length: 30 }, (_, i) => `${i * 5 + 1},,d`)]);
       await waitCaughtUp(kafka, fixture.catalog, id, topic);
       const deadline = Date.now() + 20_000;
-      while (jobs.length < sink.commits.length && Date.now() < deadline) await sleep(100);
+      while (jobs.length < sink.commits.length && Date.now() < deadline) {
+        await sleep(100);
+        jobs = await readCommitLog(log, queuePrefix);
+      }
       const metadata = (await fixture.catalog.loadTable(id)).metadata;
-      assert.equal(jobs.length, metadata.snapshots.length, `one job per commit (${sink.commits.length} commits seen in process)`);
+      assert.equal(jobs.length, metadata.snapshots.length, `one commit event per commit (${sink.commits.length} commits seen in process)`);
       assert.ok(jobs.length >= 2);
       for (const job of jobs) {
         assert.equal(job.table, 'shop.events');
@@ -414,13 +419,19 @@ describe('commit events', () => {
       assert.equal(jobs.reduce((n, j) => n + j.rowsDeleted, 0), 60 + 30, 'updates and deletes became position deletes');
       assert.equal(jobs.reduce((n, j) => n + j.rowsAdded, 0), 300 + 60);
       assert.equal((await readTable(fixture.catalog, id)).length, 300 - 30);
+      // The views queue got deduplicated work for the table: at least one job, never more than one per commit.
+      assert.ok(viewJobs.length >= 1 && viewJobs.length <= jobs.length, `${viewJobs.length} view jobs for ${jobs.length} commits`);
+      for (const job of viewJobs) assert.ok(job.table === 'shop.events' && metadata.snapshots.some((s) => String(s.snapshotId) === job.snapshotId));
     } finally {
       await sink.stop();
       await worker.close();
       await publisher.close();
-      const queue = new Queue(queueName, { connection: connection() });
-      await queue.obliterate({ force: true });
-      await queue.close();
+      for (const name of Object.values(queueNames(queuePrefix))) {
+        const queue = new Queue(name, { connection: connection() });
+        await queue.obliterate({ force: true });
+        await queue.close();
+      }
+      await log.del(commitLogKey(queuePrefix));
       await Promise.all(opened.map((c) => c.quit()));
     }
   });

@@ -66,7 +66,7 @@ export const ROW_POS_FIELD = '_pos';
  * table's FileIO (or, for local paths with glob characters, linked) into a scratch dir. Only those copies are ever
  * removed: each once its last expected use is released, and the scratch dir on close().
  */
-class LocalFiles {
+export class LocalFiles {
   private dir: Promise<string> | undefined;
   private readonly copies = new Map<string, Promise<string>>();
   private readonly owned = new Set<string>();

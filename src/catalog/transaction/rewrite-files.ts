@@ -11,6 +11,7 @@ import { isUnpartitioned, partitionKey } from '../spec/partition-spec.js';
 import type { Snapshot } from '../spec/snapshot.js';
 import type { TableMetadata } from '../spec/table-metadata.js';
 import { ancestorsOf, specById } from '../spec/table-metadata.js';
+import type { SummaryProperties } from './snapshot-producer.js';
 import { SnapshotProducer } from './snapshot-producer.js';
 
 export interface RewriteFilesOptions {
@@ -19,7 +20,8 @@ export interface RewriteFilesOptions {
   added: readonly DataFile[];
   /** The snapshot the rewrite read its input from. */
   startingSnapshotId: bigint | undefined;
-  summary?: Readonly<Record<string, string>>;
+  /** Extra summary properties, or a function of the base each attempt commits on (as SnapshotProducer takes). */
+  summary?: SummaryProperties;
 }
 
 function mayTouch(metadata: TableMetadata, deleteFile: DataFile, data: DataFile): boolean {

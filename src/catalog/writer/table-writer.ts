@@ -269,7 +269,7 @@ export function splitRows(batches: readonly RecordBatch[], parts: number): Recor
 }
 
 /** The folder for a partition's files: `<data location>/<field=value/…>` (the data location when unpartitioned). */
-function partitionDir(table: Table, spec: PartitionSpec, values: PartitionValues): string {
+export function partitionDir(table: Table, spec: PartitionSpec, values: PartitionValues): string {
   if (spec.fields.length === 0) return dataLocation(table);
   const types = partitionType(spec, currentSchema(table.metadata)).map((p) => p.type);
   return `${dataLocation(table)}/${partitionPath(spec, types, values)}`;
@@ -279,7 +279,7 @@ function partitionDir(table: Table, spec: PartitionSpec, values: PartitionValues
  * Runs `write(localPath)` and puts the file at `location`: written in place for a local warehouse, or to a temp file
  * uploaded through FileIO (multipart when large) for object storage. The temp file is always removed.
  */
-async function writeAndPlace(table: Table, location: string, tempDir: string | undefined, write: (local: string) => Promise<ParquetFileResult>): Promise<ParquetFileResult> {
+export async function writeAndPlace(table: Table, location: string, tempDir: string | undefined, write: (local: string) => Promise<ParquetFileResult>): Promise<ParquetFileResult> {
   if (locationScheme(location) === 'file') {
     const local = localPathOf(location);
     await mkdir(path.dirname(local), { recursive: true });

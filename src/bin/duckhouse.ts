@@ -9,6 +9,7 @@ import { sinkCommand } from './sink-command.js';
 import { demoCommand } from './demo-command.js';
 import { produceCommand } from './produce-command.js';
 import { stackCommand } from './stack-command.js';
+import { workerCommand, workersCommand } from './worker-command.js';
 
 silenceKnownWarnings();
 
@@ -23,6 +24,8 @@ program.addCommand(produceCommand());
 program.addCommand(cdcCommand());
 program.addCommand(sinkCommand());
 program.addCommand(dlqCommand());
+program.addCommand(workerCommand());
+program.addCommand(workersCommand());
 
 try {
   await program.parseAsync(process.argv);

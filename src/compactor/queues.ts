@@ -2,8 +2,10 @@
 // publishes one commit event per table commit; the publisher fans it out as work for each worker and appends it to a
 // capped commit log (a Redis stream) for status pages and tests.
 //   <prefix>-views    refresh-views   one pending job per table (a commit while one runs queues exactly one more)
-//   <prefix>-compact  compact-table   one pending job per table, same rule
-//   <prefix>-dbt      table-changed   one pending job per table; the dbt worker turns these into debounced runs:
+//   <prefix>-compact  compact-table   throttled per table: a commit asks for a look DEFAULT_COMPACTION_DELAY_MS
+//                                     later, and commits meanwhile join it
+//   <prefix>-dbt      table-changed   added by the views worker once a table's views show a commit (dbt's sources
+//                                     are the views); one pending job per table; turned into debounced runs:
 //   <prefix>-dbt-runs dbt-build       at most one waiting, delayed by the debounce window; tables in a Redis set
 // Must never: put row data or secrets in a job (events say what changed, not the data).
 import type { JobsOptions } from 'bullmq';
@@ -30,8 +32,8 @@ export interface CommitEvent {
 export interface TableJob {
   readonly table: string;
   readonly snapshotId: string | null;
-  /** `commit` (from the sink) or `manual` (the CLI). */
-  readonly reason: 'commit' | 'manual';
+  /** `commit` (from the sink), `compaction` (same rows, new files: no dbt build) or `manual` (the CLI). */
+  readonly reason: 'commit' | 'compaction' | 'manual';
   readonly requestedAt: string;
 }
 
@@ -42,6 +44,8 @@ export interface DbtBuildJob {
 
 export const JOB = {
   refreshViews: 'refresh-views',
+  /** Every table's views (the views worker enqueues one when it starts). */
+  refreshAllViews: 'refresh-all-views',
   compactTable: 'compact-table',
   tableChanged: 'table-changed',
   dbtBuild: 'dbt-build',
@@ -87,16 +91,30 @@ export const JOB_DEFAULTS: JobsOptions = {
  * worker always reads the table's latest state); while one runs, exactly one more is kept to run after it, so a
  * commit landing mid-refresh is never missed and the same table is never worked on twice at once.
  */
-export function perTableJobOptions(table: string): JobsOptions {
-  return { ...JOB_DEFAULTS, deduplication: { id: table, keepLastIfActive: true } };
+export function perTableJobOptions(table: string, reason: TableJob['reason'] = 'commit'): JobsOptions {
+  // A refresh after a compaction (no new rows) must not swallow one after a commit (which leads to a dbt build).
+  return { ...JOB_DEFAULTS, deduplication: { id: reason === 'compaction' ? `${table}#compaction` : table, keepLastIfActive: true } };
+}
+
+/** After a commit the compactor looks at the table this much later (default 30 s): commits meanwhile join that look. */
+export const DEFAULT_COMPACTION_DELAY_MS = 30_000;
+
+/**
+ * Options of a compaction request after a commit: throttled per table (one look per `delayMs` however many commits
+ * land), so a table the sink commits to every second is not rewritten every second.
+ */
+export function compactionJobOptions(table: string, delayMs: number): JobsOptions {
+  if (delayMs <= 0) return perTableJobOptions(table);
+  return { ...JOB_DEFAULTS, delay: delayMs, deduplication: { id: table, ttl: delayMs } };
 }
 
 /**
- * Options of the debounced dbt build: the first change starts a `windowMs` delay; changes inside it join the same run
- * (their tables go to the pending set); a change after the run started schedules the next one.
+ * Options of the debounced dbt build: the first change schedules a build `windowMs` later; changes inside the window
+ * join it (their tables wait in the pending set); the build job frees the slot when it starts, so a change made
+ * while dbt runs schedules the next build. A steady stream of commits thus gets one build per window, never none.
  */
 export function dbtBuildJobOptions(windowMs: number): JobsOptions {
-  return { ...JOB_DEFAULTS, delay: windowMs, deduplication: { id: 'dbt-build', ttl: Math.max(1, windowMs), extend: true, replace: true } };
+  return { ...JOB_DEFAULTS, delay: windowMs, deduplication: { id: 'dbt-build', ttl: Math.max(1, windowMs) } };
 }
 
 /** Adds per-table jobs to the worker queues and appends commit events to the commit log. */
@@ -104,16 +122,16 @@ export class CommitEventPublisher {
   readonly names: QueueNames;
   private readonly queues: Queue[];
 
-  constructor(private readonly connection: Redis, readonly prefix: string) {
+  constructor(private readonly connection: Redis, readonly prefix: string, private readonly options: { compactionDelayMs?: number } = {}) {
     this.names = queueNames(prefix);
-    this.queues = [this.names.views, this.names.compact, this.names.dbt].map((name) => new Queue(name, { connection }));
+    this.queues = [this.names.views, this.names.compact].map((name) => new Queue(name, { connection }));
   }
 
-  /** Requests work on a table from every worker (views, compactor, dbt). */
+  /** Requests a view refresh (which leads to a dbt build) and a compaction check of a table. */
   async request(job: TableJob): Promise<void> {
-    const [views, compact, dbt] = this.queues as [Queue, Queue, Queue];
-    const options = perTableJobOptions(job.table);
-    await Promise.all([views.add(JOB.refreshViews, job, options), compact.add(JOB.compactTable, job, options), dbt.add(JOB.tableChanged, job, options)]);
+    const [views, compact] = this.queues as [Queue, Queue];
+    const delay = job.reason === 'manual' ? 0 : this.options.compactionDelayMs ?? DEFAULT_COMPACTION_DELAY_MS;
+    await Promise.all([views.add(JOB.refreshViews, job, perTableJobOptions(job.table, job.reason)), compact.add(JOB.compactTable, job, compactionJobOptions(job.table, delay))]);
   }
 
   async publish(event: CommitEvent): Promise<void> {

@@ -157,15 +157,29 @@ export class Sink {
     const owned = new Set(Object.entries(assignment).flatMap(([topic, parts]) => parts.map((p) => partitionKeyOf(topic, p))));
     const lost = [...this.partitions.keys()].filter((tp) => !owned.has(tp));
     const affected = new Set(lost.map((tp) => this.topicTables.get(parsePartitionKey(tp).topic)).filter((t): t is TableSink => t !== undefined));
-    for (const table of affected) this.resetTable(table, 'partitions were reassigned');
     for (const tp of lost) this.partitions.delete(tp);
+    for (const table of affected) this.resetTable(table, 'partitions were reassigned', owned);
     this.options.logger.info({ partitions: owned.size, lost: lost.length }, 'partitions assigned');
   }
 
-  private resetTable(table: TableSink, why: string): void {
+  /**
+   * Drops a table's batch and makes its partitions read again: each one still ours is sought back to where the
+   * dropped batch started, so records are fetched again even when no new ones arrive (the next batch then positions
+   * the partition from the table's offsets, which may have moved on).
+   */
+  private resetTable(table: TableSink, why: string, owned?: ReadonlySet<PartitionKey>): void {
     this.stats.resets++;
     const released = table.reset();
     for (const [tp] of this.partitions) if (this.topicTables.get(parsePartitionKey(tp).topic) === table) this.partitions.delete(tp);
+    for (const [tp, offset] of released) {
+      if (owned && !owned.has(tp)) continue;
+      const { topic, partition } = parsePartitionKey(tp);
+      try {
+        this.consumer.seek({ topic, partition, offset: offset === undefined ? '-2' : String(offset) });
+      } catch (error) {
+        this.options.logger.debug({ topic, partition, error: describeError(error) }, 'not sought (no longer assigned)');
+      }
+    }
     this.options.logger.warn({ table: table.name, partitions: released.length, why }, 'batch dropped; reading again from the offsets the table records');
   }
 

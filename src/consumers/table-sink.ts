@@ -100,9 +100,12 @@ export class TableSink {
     return offset;
   }
 
-  /** Drops the batch and the index (after a fence, a rebalance or a failed flush): everything is read again. */
-  reset(): PartitionKey[] {
-    const owned = [...this.committed.keys()];
+  /**
+   * Drops the batch and the index (after a fence, a rebalance or a failed flush): everything is read again. Returns
+   * the partitions it held with the offsets the dropped batch started from (undefined: from the beginning).
+   */
+  reset(): [PartitionKey, bigint | undefined][] {
+    const owned = [...this.committed.entries()];
     this.buffer = undefined;
     this.index = undefined;
     this.indexedSnapshot = undefined;

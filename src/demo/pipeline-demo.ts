@@ -1,15 +1,27 @@
 // The end-to-end demo: the CSV producer sends scripts/demo-data/orders.csv (new orders, status changes, a cancelled
-// order deleted) as keyed Avro change events through the schema registry to Kafka; the sink consumes the topic into
-// the Iceberg table demo.orders (SQL catalog in Postgres, Parquet on MinIO) with upserts and deletes; then the table
-// is read back by DuckHouse's own reader and by PyIceberg through the same catalog, and the two must agree.
+// order deleted) as keyed Avro change events through the schema registry to Kafka, and the CDC producer captures a
+// Postgres customers table (demo-customers.ts); the sink consumes both topics into the Iceberg tables demo.orders and
+// demo.customers (SQL catalog in Postgres, Parquet on MinIO) with upserts and deletes, publishing commit events; the
+// workers (views, compactor, dbt) refresh the DuckDB views and build the dbt marts; then demo.orders is read back by
+// DuckHouse's own reader and by PyIceberg through the same catalog (the two must agree) and the marts are read.
 // Must never: print credentials (PyIceberg gets them through its environment, not its arguments).
 import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { Redis } from 'ioredis';
 import { promisify } from 'node:util';
 import type { Catalog } from '../catalog/catalogs/catalog.js';
 import { scanRows } from '../catalog/read/scan-table.js';
 import { waitForTable } from '../consumers/catch-up.js';
 import { tableProgress } from '../consumers/offsets.js';
 import { Sink } from '../consumers/sink.js';
+import type { DbtRunRecord } from '../compactor/dbt/dbt-runner.js';
+import { formatDbtRun } from '../compactor/dbt/dbt-runs.js';
+import { withDuckDBFile } from '../compactor/duckdb-file.js';
+import { CommitEventPublisher } from '../compactor/queues.js';
+import { waitForWorkers } from '../compactor/worker-status.js';
+import { Workers } from '../compactor/workers.js';
+import { openDuckDB } from '../shared/duckdb.js';
+import { produceDemoCustomers } from './demo-customers.js';
 import { produceCsv } from '../producers/csv/csv-producer.js';
 import { prepareCsvInput } from '../producers/csv/row-encoder.js';
 import { createKafka, dlqTopic } from '../producers/kafka/client.js';
@@ -20,6 +32,12 @@ import type { StackEndpoints } from '../stack/config.js';
 
 export interface DemoOptions {
   csvFile: string;
+  /** The DuckDB file the views and marts go to. */
+  databaseFile: string;
+  /** The dbt project (dbt/). */
+  dbtProject: string;
+  /** Postgres schema of the CDC-fed customers table (default `demo`). */
+  pgSchema?: string;
   catalog: Catalog;
   /** The SQL catalog's name, for PyIceberg. */
   catalogName: string;
@@ -40,6 +58,10 @@ export interface DemoResult {
   rows: Record<string, unknown>[];
   /** The same table as PyIceberg reads it through the SQL catalog, as JSON. */
   pyiceberg: Record<string, unknown>[];
+  /** The dbt run that built the marts. */
+  dbt: DbtRunRecord;
+  /** analytics.customer_revenue and analytics.daily_orders as the marts hold them. */
+  marts: { customerRevenue: Record<string, unknown>[]; dailyOrders: Record<string, unknown>[] };
 }
 
 const PYICEBERG_SCRIPT = `
@@ -85,13 +107,26 @@ export async function runDemo(endpoints: StackEndpoints, options: DemoOptions): 
   });
   report(`producer: ${produced.sent} change events (${produced.deletes} delete) from ${options.csvFile.split('/').pop()} → ${produced.topic}; columns ${produced.columns.map((c) => `${c.name} ${c.type}`).join(', ')}`);
 
-  // 2. Sink: topic → Iceberg table demo.orders, exactly once (offsets live in the snapshots).
+  // 2. CDC: a Postgres table, snapshot then streamed changes.
+  const customers = await produceDemoCustomers({ endpoints, schema: options.pgSchema ?? 'demo', topicPrefix: prefix, logger: createLogger('demo-cdc', 'warn'), report });
+
+  // 3. Sink: topics → Iceberg tables demo.orders and demo.customers, exactly once (offsets live in the snapshots),
+  //    with commit events for 4. the workers: views → dbt build of the marts; the compactor.
   const id = { namespace: ['demo'], name: 'orders' };
+  const redis = (): Redis => new Redis({ host: endpoints.redis.host, port: endpoints.redis.port, password: endpoints.redis.password, maxRetriesPerRequest: null });
+  const connections: Redis[] = [];
+  const connect = (): Redis => {
+    const connection = redis();
+    connections.push(connection);
+    return connection;
+  };
+  const publisher = new CommitEventPublisher(connect(), prefix);
+  const started = Date.now();
   let commits = 0;
   const sink = new Sink({
-    kafka, registry, catalog: options.catalog, group: `${prefix}-demo-sink`, topics: [produced.topic], routing: { prefix },
+    kafka, registry, catalog: options.catalog, group: `${prefix}-demo-sink`, topics: [produced.topic, customers.topic], routing: { prefix, tables: { [customers.topic]: 'demo.customers' } },
     deadLetters: { topic: dlqTopic(prefix), table: { namespace: ['duckhouse'], name: 'dead_letters' } },
-    flush: { intervalMs: 1000 }, logger: createLogger('demo-sink', 'warn'),
+    flush: { intervalMs: 1000 }, logger: createLogger('demo-sink', 'warn'), commitEvents: publisher,
     onCommit: (event) => {
       commits++;
       report(`sink: committed snapshot ${event.snapshotId} of ${event.table}: +${event.rowsAdded} rows, ${event.rowsDeleted} position deletes, offsets ${JSON.stringify(event.offsets)}`);
@@ -100,11 +135,33 @@ export async function runDemo(endpoints: StackEndpoints, options: DemoOptions): 
   await sink.start();
   try {
     await waitForTable(kafka, options.catalog, id, produced.topic, 120_000);
+    await waitForTable(kafka, options.catalog, { namespace: ['demo'], name: 'customers' }, customers.topic, 120_000);
   } finally {
     await sink.stop();
   }
+  // The workers start once both tables exist (a dbt build needs every source of the models it selects), and take the
+  // commit events the sink published.
+  const workers = new Workers({
+    connect, prefix, kinds: ['views', 'compactor', 'dbt'], catalog: options.catalog, logger: createLogger('demo-workers', 'warn'),
+    views: { databaseFile: options.databaseFile, cacheDir: path.join(path.dirname(options.databaseFile), 'cache') },
+    compaction: { maintenanceEveryMs: 0 },
+    dbt: { executable: endpoints.python.dbt, projectDir: options.dbtProject, debounceMs: 1000, targetDir: path.join(path.dirname(options.databaseFile), 'dbt-runs') },
+  });
+  let dbt: DbtRunRecord;
+  try {
+    await workers.start();
+    report('workers: refreshing the DuckDB views and building the dbt models downstream of the changed tables…');
+    const runs = await waitForWorkers(connect(), prefix, { since: started, ignore: ['compact'], timeoutMs: 180_000 });
+    dbt = runs[0]!;
+    report(`dbt: ${formatDbtRun(dbt)}`);
+    if (dbt.status !== 'success') throw new DuckHouseError('internal', `demo: the dbt build failed: ${formatDbtRun(dbt)}`);
+  } finally {
+    await workers.close();
+    await publisher.close();
+    await Promise.all(connections.map((c) => c.quit().catch(() => undefined)));
+  }
 
-  // 3. Readers: DuckHouse's scan (DuckDB over the Parquet files, deletes applied) and PyIceberg via the catalog.
+  // 5. Readers: DuckHouse's scan (DuckDB over the Parquet files, deletes applied) and PyIceberg via the catalog.
   const table = await options.catalog.loadTable(id);
   const scales = new Map(table.metadata.schemas.at(-1)!.fields.flatMap((f) => (f.type.kind === 'decimal' ? [[f.name, f.type.scale] as const] : [])));
   const rows: Record<string, unknown>[] = [];
@@ -125,6 +182,7 @@ export async function runDemo(endpoints: StackEndpoints, options: DemoOptions): 
   }
   report(`readers: DuckHouse reads ${rows.length} rows, PyIceberg reads ${pyiceberg.length} rows through catalog "${options.catalogName}"${JSON.stringify(rows) === JSON.stringify(pyiceberg) ? ' — the same rows' : ' — THEY DIFFER'}`);
   const progress = tableProgress(table.metadata);
+  const marts = await readMarts(options.databaseFile);
   return {
     topic: produced.topic,
     sent: produced.sent,
@@ -135,5 +193,24 @@ export async function runDemo(endpoints: StackEndpoints, options: DemoOptions): 
     metadataLocation: table.metadataLocation,
     rows,
     pyiceberg,
+    dbt,
+    marts,
   };
+}
+
+/** The marts dbt built, read under the DuckDB file's writer lock (no refresh or dbt run is changing them meanwhile). */
+async function readMarts(databaseFile: string): Promise<DemoResult['marts']> {
+  return withDuckDBFile(databaseFile, async () => {
+    const { instance, connection } = await openDuckDB(databaseFile);
+    try {
+      const rows = async (sql: string): Promise<Record<string, unknown>[]> => (await connection.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
+      return {
+        customerRevenue: await rows('SELECT customer, full_name, country, tier, order_count, cancelled_orders, revenue FROM analytics.customer_revenue ORDER BY revenue DESC, customer'),
+        dailyOrders: await rows('SELECT * FROM analytics.daily_orders ORDER BY 1, 2'),
+      };
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
+  });
 }

@@ -1,5 +1,5 @@
 // The compactor against real Kafka, the registry, the Postgres catalog and a warehouse: 200 small files with position
-// deletes compacted while the sink keeps writing (content unchanged, PyIceberg agrees, the sink's offsets survive
+// deletes compacted while the sink keeps writing (content unchanged, PyIceberg and the DuckDB view agree, the sink's offsets survive
 // expiry), and expire-snapshots / orphan removal deleting only files nothing references.
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, stat, utimes, writeFile } from 'node:fs/promises';
@@ -13,6 +13,8 @@ import { planFiles } from '../../src/catalog/read/plan-files.js';
 import { allKnownFiles } from '../../src/catalog/read/reachable-files.js';
 import { normalizeLocation } from '../../src/catalog/transaction/remove-orphan-files.js';
 import { compactTable } from '../../src/compactor/compaction/compact-table.js';
+import { ViewRefresher } from '../../src/compactor/views/refresher.js';
+import { openDuckDB } from '../../src/shared/duckdb.js';
 import { tableProgress } from '../../src/consumers/offsets.js';
 import { produceCsv } from '../../src/producers/csv/csv-producer.js';
 import { prepareCsvInput } from '../../src/producers/csv/row-encoder.js';
@@ -120,6 +122,17 @@ describe('compaction', () => {
       const table = await fixture.catalog.loadTable(id);
       const py = await readWithPyIceberg(fixture, table);
       assert.deepEqual(plain(py.sql.current), modelRows(model), 'PyIceberg reads the same rows');
+      const databaseFile = path.join(dir, `${uniqueName('views')}.duckdb`);
+      const refresher = new ViewRefresher({ catalog: fixture.catalog, databaseFile, cacheDir: path.join(dir, 'views-cache'), logger });
+      await refresher.refresh(id);
+      const { instance, connection } = await openDuckDB(databaseFile);
+      try {
+        const view = (await connection.runAndReadAll('SELECT id, v FROM shop.items')).getRowObjectsJson() as Record<string, unknown>[];
+        assert.deepEqual(plain(view), modelRows(model), 'the DuckDB view shows the same rows');
+      } finally {
+        connection.closeSync();
+        instance.closeSync();
+      }
 
       // Expiring every older snapshot keeps the sink's offsets: the compaction snapshots carry them forward.
       await compactTable({ catalog: fixture.catalog, identifier: id, logger, removeOrphans: false, policy: { maxSnapshotAgeMs: 0 } });

@@ -14,6 +14,7 @@ import { withDuckDBFile } from '../../src/compactor/duckdb-file.js';
 import type { DbtRunRecord } from '../../src/compactor/dbt/dbt-runner.js';
 import { recentDbtRuns } from '../../src/compactor/dbt/dbt-runs.js';
 import { CommitEventPublisher, commitLogKey, dbtPendingKey, dbtRunsKey, queueNames } from '../../src/compactor/queues.js';
+import { waitForWorkers } from '../../src/compactor/worker-status.js';
 import { Workers } from '../../src/compactor/workers.js';
 import { produceCsv } from '../../src/producers/csv/csv-producer.js';
 import { prepareCsvInput } from '../../src/producers/csv/row-encoder.js';
@@ -119,25 +120,7 @@ async function setUp(projectDir = path.join(PROJECT_ROOT, 'dbt')): Promise<Setup
   };
 }
 
-/** Waits until the worker queues are idle and a dbt run newer than `after` has been recorded. */
-async function settle(setup: Setup, afterRuns: number, timeoutMs = 120_000): Promise<DbtRunRecord[]> {
-  const redis = connect();
-  const names = queueNames(setup.prefix);
-  const queues = Object.values(names).map((name) => new Queue(name, { connection: redis }));
-  const deadline = Date.now() + timeoutMs;
-  try {
-    for (;;) {
-      const counts = await Promise.all(queues.map((q) => q.getJobCounts('waiting', 'active', 'delayed')));
-      const busy = counts.reduce((n, c) => n + (c.waiting ?? 0) + (c.active ?? 0) + (c.delayed ?? 0), 0);
-      const runs = await recentDbtRuns(redis, dbtRunsKey(setup.prefix), 50);
-      if (busy === 0 && runs.length > afterRuns && (await redis.scard(dbtPendingKey(setup.prefix))) === 0) return runs;
-      if (Date.now() > deadline) throw new Error(`workers did not settle: ${JSON.stringify(counts)}, ${runs.length} dbt runs`);
-      await sleep(250);
-    }
-  } finally {
-    await Promise.all(queues.map((q) => q.close()));
-  }
-}
+const settle = async (setup: Setup, since = 0): Promise<DbtRunRecord[]> => waitForWorkers(connect(), setup.prefix, { since });
 
 const byId = (rows: Record<string, unknown>[], key: string): Record<string, unknown>[] => [...rows].sort((a, b) => String(a[key]).localeCompare(String(b[key]), 'en', { numeric: true }));
 
@@ -147,7 +130,8 @@ describe('workers', () => {
     try {
       const topic = await setup.produce('orders', []);
       await waitCaughtUp(kafka, setup.fixture.catalog, { namespace: ['demo'], name: 'orders' }, topic);
-      let runs = await settle(setup, 0);
+      await settle(setup);
+      const burst = Date.now();
       // A burst: new orders, a status change, a cancelled order deleted; several commits.
       for (let round = 0; round < 5; round++) {
         await setup.produce('orders', [`${10 + round},alice,${round + 1}.25,placed,2026-11-02T0${round}:00:00Z,`, `2,bob,5.50,${round % 2 ? 'shipped' : 'placed'},2026-11-01T10:00:00Z,`]);
@@ -155,7 +139,7 @@ describe('workers', () => {
       }
       await setup.produce('orders', ['1,alice,10.00,cancelled,2026-11-01T09:00:00Z,d']);
       await waitCaughtUp(kafka, setup.fixture.catalog, { namespace: ['demo'], name: 'orders' }, topic);
-      runs = await settle(setup, runs.length);
+      const runs = await settle(setup, burst);
       assert.equal(runs[0]!.status, 'success', JSON.stringify(runs[0]));
 
       const table = await setup.fixture.catalog.loadTable({ namespace: ['demo'], name: 'orders' });
@@ -179,7 +163,7 @@ describe('workers', () => {
     await cp(path.join(PROJECT_ROOT, 'dbt'), project, { recursive: true, filter: (src) => !/[/\\](target|logs)$/.test(src) });
     const setup = await setUp(project);
     try {
-      const runs = await settle(setup, 0);
+      const runs = await settle(setup);
       assert.equal(runs[0]!.status, 'success');
       const before = await query(setup.databaseFile, 'SELECT customer, order_count FROM analytics.customer_revenue ORDER BY customer');
       assert.ok(before.length > 0);

@@ -7,7 +7,8 @@ import type { Command } from 'commander';
 import { Command as CommandClass, InvalidArgumentError } from 'commander';
 import { Redis } from 'ioredis';
 import { recentDbtRuns, formatDbtRun } from '../compactor/dbt/dbt-runs.js';
-import type { WorkerKind } from '../compactor/queues.js';
+import type { QueueNames, WorkerKind } from '../compactor/queues.js';
+import { queueCounts } from '../compactor/worker-status.js';
 import { dbtPendingKey, dbtRunsKey, queueNames, WORKER_KINDS } from '../compactor/queues.js';
 import { Workers } from '../compactor/workers.js';
 import { createLogger } from '../shared/logger.js';
@@ -81,10 +82,11 @@ async function printStatus(prefix: string): Promise<void> {
   const redis = redisConnector(stack)();
   try {
     const names = queueNames(prefix);
-    for (const [role, name] of Object.entries(names)) {
+    const counts = await queueCounts(redis, prefix);
+    for (const [role, name] of Object.entries(names) as [keyof QueueNames, string][]) {
+      process.stdout.write(`${role.padEnd(8)} ${name.padEnd(28)} ${Object.entries(counts[role]).map(([k, v]) => `${k} ${v}`).join(', ')}\n`);
+      if (counts[role].failed === 0) continue;
       const queue = new Queue(name, { connection: redis });
-      const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed');
-      process.stdout.write(`${role.padEnd(8)} ${name.padEnd(28)} ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ')}\n`);
       for (const job of await queue.getFailed(0, 2)) process.stdout.write(`         failed ${job.name} ${JSON.stringify(job.data).slice(0, 80)}: ${job.failedReason}\n`);
       await queue.close();
     }

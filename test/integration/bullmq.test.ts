@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Queue, QueueEvents, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import { JOB, perTableJobOptions } from '../../src/compactor/queues.js';
 import { endpoints, uniqueName } from './helpers.js';
 
 test('a BullMQ job makes a round trip over ioredis: queued, processed by a worker, result returned', async () => {
@@ -28,6 +29,49 @@ test('a BullMQ job makes a round trip over ioredis: queued, processed by a worke
   } finally {
     await worker.close();
     await events.close();
+    await queue.obliterate({ force: true });
+    await queue.close();
+    await Promise.all(opened.map((c) => c.quit()));
+  }
+});
+
+test('per-table jobs are deduplicated: three requests for a waiting table make one job; one more waits while it runs', async () => {
+  const { redis } = endpoints();
+  const opened: Redis[] = [];
+  const connection = (): Redis => {
+    const client = new Redis({ host: redis.host, port: redis.port, password: redis.password, maxRetriesPerRequest: null });
+    opened.push(client);
+    return client;
+  };
+  const name = uniqueName('dedup-queue');
+  const queue = new Queue(name, { connection: connection() });
+  try {
+    for (let i = 0; i < 3; i++) await queue.add(JOB.refreshViews, { table: 'shop.orders', i }, perTableJobOptions('shop.orders'));
+    await queue.add(JOB.refreshViews, { table: 'shop.items' }, perTableJobOptions('shop.items'));
+    assert.equal(await queue.getWaitingCount(), 2, 'one job per table');
+    let release: () => void = () => undefined;
+    const running = new Promise<void>((resolve) => (release = resolve));
+    const seen: unknown[] = [];
+    let started: () => void = () => undefined;
+    const first = new Promise<void>((resolve) => (started = resolve));
+    const worker = new Worker(name, async (job) => {
+      seen.push(job.data);
+      if (seen.length === 1) {
+        started();
+        await running;
+      }
+    }, { connection: connection(), concurrency: 1 });
+    await first;
+    // While shop.orders runs, two more requests: exactly one more job, carrying the latest data.
+    await queue.add(JOB.refreshViews, { table: 'shop.orders', i: 10 }, perTableJobOptions('shop.orders'));
+    await queue.add(JOB.refreshViews, { table: 'shop.orders', i: 11 }, perTableJobOptions('shop.orders'));
+    release();
+    const deadline = Date.now() + 20_000;
+    while (seen.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 500));
+    await worker.close();
+    assert.deepEqual(seen, [{ table: 'shop.orders', i: 0 }, { table: 'shop.items' }, { table: 'shop.orders', i: 11 }]);
+  } finally {
     await queue.obliterate({ force: true });
     await queue.close();
     await Promise.all(opened.map((c) => c.quit()));

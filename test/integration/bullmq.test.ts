@@ -1,19 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Queue, QueueEvents, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import { JOB, perTableJobOptions } from '../../src/compactor/queues.js';
-import { endpoints, uniqueName } from './helpers.js';
+import { redisConnections, uniqueName } from './helpers.js';
 
 test('a BullMQ job makes a round trip over ioredis: queued, processed by a worker, result returned', async () => {
-  const { redis } = endpoints();
-  // BullMQ leaves connections it was given open: keep them to close at the end.
-  const opened: Redis[] = [];
-  const connection = (): Redis => {
-    const client = new Redis({ host: redis.host, port: redis.port, password: redis.password, maxRetriesPerRequest: null });
-    opened.push(client);
-    return client;
-  };
+  const { connect: connection, closeAll } = redisConnections();
   const name = uniqueName('smoke-queue');
   const queue = new Queue(name, { connection: connection() });
   const events = new QueueEvents(name, { connection: connection() });
@@ -31,18 +23,12 @@ test('a BullMQ job makes a round trip over ioredis: queued, processed by a worke
     await events.close();
     await queue.obliterate({ force: true });
     await queue.close();
-    await Promise.all(opened.map((c) => c.quit()));
+    await closeAll();
   }
 });
 
 test('per-table jobs are deduplicated: three requests for a waiting table make one job; one more waits while it runs', async () => {
-  const { redis } = endpoints();
-  const opened: Redis[] = [];
-  const connection = (): Redis => {
-    const client = new Redis({ host: redis.host, port: redis.port, password: redis.password, maxRetriesPerRequest: null });
-    opened.push(client);
-    return client;
-  };
+  const { connect: connection, closeAll } = redisConnections();
   const name = uniqueName('dedup-queue');
   const queue = new Queue(name, { connection: connection() });
   try {
@@ -74,6 +60,6 @@ test('per-table jobs are deduplicated: three requests for a waiting table make o
   } finally {
     await queue.obliterate({ force: true });
     await queue.close();
-    await Promise.all(opened.map((c) => c.quit()));
+    await closeAll();
   }
 });

@@ -14,7 +14,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { COMPATIBILITY } from '@kafkajs/confluent-schema-registry';
 import { Queue, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import { parse as parseLossless, stringify as stringifyLossless } from 'lossless-json';
 import type { TableIdentifier } from '../../src/catalog/catalogs/catalog.js';
@@ -39,7 +38,7 @@ import { createRegistry, keySubject, registerAvro, type SchemaRegistry, valueSub
 import { PROJECT_ROOT } from '../../src/stack/config.js';
 import type { CatalogFixture } from './catalog-fixtures.js';
 import { catalogFixture } from './catalog-fixtures.js';
-import { endpoints, uniqueName } from './helpers.js';
+import { endpoints, redisConnections, uniqueName } from './helpers.js';
 import { endOffsets, readTable, startTestSink, waitCaughtUp } from './sink-fixtures.js';
 
 let kafka: Kafka;
@@ -362,14 +361,7 @@ describe('an incompatible schema version', () => {
 
 describe('commit events', () => {
   test('one BullMQ job per table commit: table, snapshot id, rows added and deleted, offsets as the table records them', async () => {
-    const { redis } = endpoints();
-    // BullMQ leaves connections it was given open: keep them to close at the end.
-    const opened: Redis[] = [];
-    const connection = (): Redis => {
-      const client = new Redis({ host: redis.host, port: redis.port, password: redis.password, maxRetriesPerRequest: null });
-      opened.push(client);
-      return client;
-    };
+    const { connect: connection, closeAll } = redisConnections();
     const queuePrefix = uniqueName('commits');
     const publisher = new CommitEventPublisher(connection(), queuePrefix);
     const viewJobs: TableJob[] = [];
@@ -432,7 +424,7 @@ describe('commit events', () => {
         await queue.close();
       }
       await log.del(commitLogKey(queuePrefix));
-      await Promise.all(opened.map((c) => c.quit()));
+      await closeAll();
     }
   });
 });

@@ -8,7 +8,6 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import { withDuckDBFile } from '../../src/compactor/duckdb-file.js';
 import type { DbtRunRecord } from '../../src/compactor/dbt/dbt-runner.js';
@@ -26,22 +25,15 @@ import { PROJECT_ROOT } from '../../src/stack/config.js';
 import { readWithPyIceberg } from '../interop/pyiceberg.js';
 import type { CatalogFixture } from './catalog-fixtures.js';
 import { catalogFixture } from './catalog-fixtures.js';
-import { endpoints, uniqueName } from './helpers.js';
+import { endpoints, redisConnections, uniqueName } from './helpers.js';
 import type { TestSink } from './sink-fixtures.js';
 import { startTestSink, waitCaughtUp } from './sink-fixtures.js';
 
 let kafka: Kafka;
 let registry: SchemaRegistry;
 let dir: string;
-const opened: Redis[] = [];
+const { connect, closeAll } = redisConnections();
 const logger = createLogger('workers-test', process.env.DUCKHOUSE_TEST_LOG ?? 'warn');
-
-const connect = (): Redis => {
-  const { redis } = endpoints();
-  const client = new Redis({ host: redis.host, port: redis.port, password: redis.password, maxRetriesPerRequest: null });
-  opened.push(client);
-  return client;
-};
 
 before(async () => {
   kafka = createKafka({ brokers: endpoints().kafka.brokers, quiet: true });
@@ -50,7 +42,7 @@ before(async () => {
 });
 
 after(async () => {
-  await Promise.all(opened.map((c) => c.quit().catch(() => undefined)));
+  await closeAll();
 });
 
 /** Rows of a query on the DuckDB file, as JSON-friendly values, taken under the writer lock like any writer. */

@@ -100,12 +100,12 @@ export function perTableJobOptions(table: string, reason: TableJob['reason'] = '
 export const DEFAULT_COMPACTION_DELAY_MS = 30_000;
 
 /**
- * Options of a compaction request after a commit: throttled per table (one look per `delayMs` however many commits
- * land), so a table the sink commits to every second is not rewritten every second.
+ * Options of a compaction request after a commit: delayed by `delayMs`, and deduplicated per table like every
+ * per-table job (commits while it waits join it; one more is kept while it runs), so a table the sink commits to
+ * every second is looked at about once per `delayMs`, never by two compactions at once.
  */
 export function compactionJobOptions(table: string, delayMs: number): JobsOptions {
-  if (delayMs <= 0) return perTableJobOptions(table);
-  return { ...JOB_DEFAULTS, delay: delayMs, deduplication: { id: table, ttl: delayMs } };
+  return { ...perTableJobOptions(table), ...(delayMs > 0 ? { delay: delayMs } : {}) };
 }
 
 /**

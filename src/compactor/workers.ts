@@ -78,13 +78,14 @@ export class Workers {
     return queue;
   }
 
-  private worker<T, R>(name: string, process: (job: Job<T>) => Promise<R>, describe: (result: R) => Record<string, unknown>): void {
+  private worker<T, R>(name: string, process: (job: Job<T>) => Promise<R>, describe: (result: R) => Record<string, unknown>, onFinalFailure?: (job: Job<T> | undefined) => Promise<void>): void {
     const log = this.options.logger.child({ queue: name });
     const worker = new Worker<T, R>(name, process, { connection: this.connection(), concurrency: 1, autorun: false });
     worker.on('completed', (job, result) => log.info({ job: job.id, name: job.name, ...describe(result) }, 'job done'));
     worker.on('failed', (job, error) => {
       const final = !job || job.attemptsMade >= (job.opts.attempts ?? 1) || error instanceof UnrecoverableError;
       log[final ? 'error' : 'warn']({ job: job?.id, name: job?.name, attempt: job?.attemptsMade, error: describeError(error) }, final ? 'job failed' : 'job failed; will retry');
+      if (final && onFinalFailure) onFinalFailure(job).catch((e: unknown) => log.error({ job: job?.id, error: describeError(e) }, 'cleanup after a failed job failed'));
     });
     worker.on('error', (error) => log.error({ error: describeError(error) }, 'worker error'));
     this.workers.push(worker as unknown as Worker);
@@ -184,15 +185,18 @@ export class Workers {
       await runs.add(JOB.dbtBuild, { requestedAt: new Date().toISOString() } satisfies DbtBuildJob, dbtBuildJobOptions(windowMs));
       return { table: job.data.table };
     }, (r) => r);
-    // Stage 2: the build takes every pending table (kept in the job, so a retry builds the same ones).
+    // Stage 2: the build moves every pending table into a set of its own (kept until it succeeds, so a retry, a crash
+    // or a restart builds the same ones), and puts them back if it fails for good.
+    const taken = (jobId: string | undefined): string => `${pending}:job:${jobId ?? 'unknown'}`;
+    const giveBack = async (jobId: string | undefined): Promise<void> => {
+      await redis.multi().sunionstore(pending, pending, taken(jobId)).del(taken(jobId)).exec();
+    };
     this.worker<DbtBuildJob & { tables?: string[] }, DbtRunRecord>(this.names.dbtRuns, async (job) => {
       await job.removeDeduplicationKey().catch(() => false);
-      let tables = job.data.tables;
-      if (!tables) {
-        const [[, members]] = (await redis.multi().smembers(pending).del(pending).exec()) as [[Error | null, string[]], unknown];
-        tables = [...members].sort();
-        await job.updateData({ ...job.data, tables });
-      }
+      const key = taken(job.id);
+      const result = (await redis.multi().sunionstore(key, key, pending).del(pending).smembers(key).exec()) ?? [];
+      const tables = [...((result[2]?.[1] as string[] | undefined) ?? [])].sort();
+      await job.updateData({ ...job.data, tables });
       // A change that arrived while the previous build started was built by it: nothing left, nothing to record.
       if (tables.length === 0) return { ...EMPTY_RUN, startedAt: new Date().toISOString() };
       const record = await runDbtBuild({
@@ -208,11 +212,12 @@ export class Workers {
       await recordDbtRun(redis, dbtRunsKey(this.options.prefix), record);
       if (record.status === 'error') {
         // Its tables stay pending: the next build (after the next change) selects them again.
-        if (tables.length > 0) await redis.sadd(pending, ...tables);
+        await giveBack(job.id);
         throw new UnrecoverableError(`dbt build failed: ${formatDbtRun(record)}`);
       }
+      await redis.del(key);
       return record;
-    }, (r) => ({ status: r.status, durationMs: r.durationMs, models: r.models.length, tables: r.tables }));
+    }, (r) => ({ status: r.status, durationMs: r.durationMs, models: r.models.length, tables: r.tables }), async (job) => giveBack(job?.id));
   }
 
   /** Stops taking jobs, waits for running ones, closes connections. */

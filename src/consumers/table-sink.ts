@@ -54,6 +54,9 @@ export class TableSink {
   /** The snapshot the index reflects. */
   private indexedSnapshot: bigint | undefined;
   private buffer: ChangeBuffer | undefined;
+  /** Bumped by reset(): a batch taken before a reset must not commit, and a commit landing after one changes nothing here. */
+  private epoch = 0;
+  private readonly bufferEpochs = new WeakMap<ChangeBuffer, number>();
   private validator: RowBatchBuilder | undefined;
   private rowNames: 'avro' | 'iceberg' = 'avro';
   private keys: { table: KeyField[]; row: KeyField[] } | undefined;
@@ -75,6 +78,7 @@ export class TableSink {
   takeBuffer(): ChangeBuffer | undefined {
     const buffer = this.buffer;
     this.buffer = undefined;
+    if (buffer) this.bufferEpochs.set(buffer, this.epoch);
     return buffer;
   }
 
@@ -106,6 +110,7 @@ export class TableSink {
    */
   reset(): [PartitionKey, bigint | undefined][] {
     const owned = [...this.committed.entries()];
+    this.epoch++;
     this.buffer = undefined;
     this.index = undefined;
     this.indexedSnapshot = undefined;
@@ -287,6 +292,9 @@ export class TableSink {
   /** Flushes a batch taken with takeBuffer(): fenced commit, index kept current. Undefined when there was nothing to commit. */
   async flush(buffer: ChangeBuffer): Promise<FlushOutcome | undefined> {
     const { catalog, id } = this.options;
+    const epoch = this.bufferEpochs.get(buffer) ?? this.epoch;
+    const stale = (): DuckHouseError => new DuckHouseError('commit-conflict', `${this.name}: the table was reset (rebalance or failed flush) since the batch began; it is read again`, { retriable: false });
+    if (epoch !== this.epoch) throw stale();
     if (buffer.rows === 0 && !buffer.hasSchema && !(await catalog.tableExists(id))) {
       // Only dead letters for a table that does not exist (schemaless JSON): nothing to commit, and nowhere to record
       // offsets; the DLQ table holds the letters (and skips them when they are read again).
@@ -300,7 +308,16 @@ export class TableSink {
     this.keys ??= keyFieldsFor(base, buffer.rowNames);
     if (this.keys.table.length > 0) await this.ensureIndex(base);
     const truncates = buffer.truncated.size > 0 ? await this.truncateMatcher(buffer) : undefined;
-    const outcome = await flushBatch({ ...this.options, committed: this.committed, index: this.keys.table.length > 0 ? this.index : undefined, ...(truncates ? { truncates } : {}) }, base, buffer);
+    if (epoch !== this.epoch) throw stale();
+    // The offsets the batch was built on, as they are now: a reset during the commit re-claims the live map, and a
+    // retry inside the commit must still expect what this batch expects.
+    const committed = new Map(this.committed);
+    const outcome = await flushBatch({ ...this.options, committed, index: this.keys.table.length > 0 ? this.index : undefined, ...(truncates ? { truncates } : {}) }, base, buffer);
+    if (epoch !== this.epoch) {
+      // Reset while committing: the partitions were (or will be) claimed again from the table, whose offsets now
+      // include this commit; recording it here as well would let a batch re-read from the old offsets pass the fence.
+      return outcome;
+    }
     this.adopt(outcome.table);
     if (this.index) this.indexedSnapshot = outcome.snapshotId;
     for (const [tp, offset] of outcome.offsets) if (this.committed.has(tp)) this.committed.set(tp, offset);

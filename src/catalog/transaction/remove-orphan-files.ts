@@ -9,6 +9,8 @@ export interface RemoveOrphanFilesOptions {
   olderThanMs?: number;
   /** List what would go without deleting. */
   dryRun?: boolean;
+  /** Locations of other tables nested under this table's location (a table `a.b.c` under `a.b`): never touched. */
+  otherTables?: readonly string[];
   now?: () => number;
 }
 
@@ -22,8 +24,10 @@ export async function removeOrphanFiles(table: Table, options: RemoveOrphanFiles
   const olderThan = options.olderThanMs ?? now - 3 * 24 * 3600 * 1000;
   const known = new Set([...(await allKnownFiles(table))].map(normalizeLocation));
   const orphans: string[] = [];
+  const others = (options.otherTables ?? []).map((l) => `${normalizeLocation(l).replace(/\/+$/, '')}/`);
   for await (const file of table.io.list(`${table.metadata.location}/`)) {
     if (file.lastModifiedMs >= olderThan) continue;
+    if (others.some((prefix) => normalizeLocation(file.location).startsWith(prefix))) continue;
     if (!known.has(normalizeLocation(file.location))) orphans.push(file.location);
   }
   if (!options.dryRun) await table.io.deleteMany(orphans);

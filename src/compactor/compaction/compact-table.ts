@@ -13,7 +13,7 @@ import { formatIdentifier } from '../../catalog/catalogs/catalog.js';
 import { planFiles } from '../../catalog/read/plan-files.js';
 import { LocalFiles } from '../../catalog/read/scan-table.js';
 import type { DataFile } from '../../catalog/spec/manifest.js';
-import { referencedDataFileOf } from '../../catalog/spec/manifest.js';
+import { DataFileContent, referencedDataFileOf } from '../../catalog/spec/manifest.js';
 import type { Snapshot } from '../../catalog/spec/snapshot.js';
 import { ancestorsOf, currentSnapshot } from '../../catalog/spec/table-metadata.js';
 import { commitAction } from '../../catalog/transaction/action.js';
@@ -83,6 +83,21 @@ export function carriedProgress(base: Table, parent: Snapshot | undefined): Reco
   return carried;
 }
 
+/**
+ * Locations of the tables whose default location nests under this one's: those in the namespace named like this
+ * table and below (`a.b.c` lives in `<warehouse>/a/b/c`, under `a.b`).
+ */
+async function nestedTableLocations(catalog: Catalog, id: TableIdentifier): Promise<string[]> {
+  const locations: string[] = [];
+  const walk = async (namespace: readonly string[]): Promise<void> => {
+    if (!(await catalog.namespaceExists(namespace))) return;
+    for (const nested of await catalog.listTables(namespace)) locations.push((await catalog.loadTable(nested)).metadata.location);
+    for (const child of await catalog.listNamespaces(namespace)) await walk(child);
+  };
+  await walk([...id.namespace, id.name]);
+  return locations;
+}
+
 interface FileCounts { data: number; deletes: number }
 
 async function fileCounts(table: Table): Promise<FileCounts> {
@@ -92,7 +107,10 @@ async function fileCounts(table: Table): Promise<FileCounts> {
 
 /** Plans with delete counts estimated from delete-file record counts, then exact counts for the files that matter. */
 async function plan(table: Table, policy: CompactionPolicy, rewrite: RewriteOptions): Promise<{ groups: RewriteGroup[]; live: Set<string> }> {
-  const tasks = await planFiles(table);
+  // Files with equality deletes (other writers) are left alone: rewriting them is not ours to do, and they must not
+  // stop expiry and orphan removal.
+  const all = await planFiles(table);
+  const tasks = all.filter((t) => t.deletes.every((d) => d.content === DataFileContent.POSITION_DELETES));
   const estimated: PlannedFile[] = tasks.map((t) => ({ ...t, deletedRows: Math.min(Number(t.file.recordCount), t.deletes.reduce((n, d) => n + Number(d.recordCount), 0)) }));
   const suspects = estimated.filter((f) => needsDeleteRewrite(f, policy));
   let files = estimated;
@@ -101,7 +119,7 @@ async function plan(table: Table, policy: CompactionPolicy, rewrite: RewriteOpti
     const counts = await deletedRowCounts(rewrite, deleteFiles, suspects.map((f) => f.file.filePath));
     files = estimated.map((f) => (f.deletes.length === 0 ? f : { ...f, deletedRows: counts.get(f.file.filePath) ?? (suspects.includes(f) ? 0 : f.deletedRows) }));
   }
-  return { groups: planRewrites(files, policy), live: new Set(tasks.map((t) => t.file.filePath)) };
+  return { groups: planRewrites(files, policy), live: new Set(all.map((t) => t.file.filePath)) };
 }
 
 /** Delete files that apply only to data files being replaced (or no longer live): safe to drop with them. */
@@ -191,8 +209,9 @@ export async function compactTable(options: CompactTableOptions): Promise<Compac
     const orphansDue = options.removeOrphans === true || (options.removeOrphans !== false && now() - (lastOrphanRun.get(table.metadata.location) ?? 0) >= policy.orphanIntervalMs);
     if (orphansDue) {
       await progress(96, 'removing orphan files');
+      const otherTables = await nestedTableLocations(options.catalog, options.identifier);
+      orphansRemoved = (await removeOrphanFiles(table, { olderThanMs: now() - policy.orphanMinAgeMs, now, otherTables })).length;
       lastOrphanRun.set(table.metadata.location, now());
-      orphansRemoved = (await removeOrphanFiles(table, { olderThanMs: now() - policy.orphanMinAgeMs, now })).length;
     }
     const filesAfter = await fileCounts(table);
     await progress(100, 'done');

@@ -51,6 +51,19 @@ function number(properties: Readonly<Record<string, string>>, key: string, fallb
   return value;
 }
 
+/**
+ * Files a writer uploaded but has not committed yet look like orphans: a window shorter than an hour could delete
+ * them under a running sink (whose commit would then point at missing files).
+ */
+export const MIN_ORPHAN_AGE_MS = 3600 * 1000;
+
+function checkOrphanAge(ms: number): number {
+  if (ms < MIN_ORPHAN_AGE_MS) {
+    throw new DuckHouseError('config', `${POLICY_PROPERTIES.orphanMinAgeMs}=${ms}: expected at least ${MIN_ORPHAN_AGE_MS} ms (1 h); a shorter window could delete files a running writer has not committed yet`);
+  }
+  return ms;
+}
+
 /** The policy a table's properties give, with `overrides` (from the CLI or worker options) on top. */
 export function compactionPolicy(properties: Readonly<Record<string, string>>, overrides: Partial<CompactionPolicy> = {}): CompactionPolicy {
   const positive = (n: number): boolean => Number.isInteger(n) && n > 0;
@@ -69,7 +82,7 @@ export function compactionPolicy(properties: Readonly<Record<string, string>>, o
     deleteFileThreshold: overrides.deleteFileThreshold ?? number(properties, POLICY_PROPERTIES.deleteFileThreshold, 10, positive, 'a whole number ≥ 1'),
     maxSnapshotAgeMs: overrides.maxSnapshotAgeMs ?? number(properties, POLICY_PROPERTIES.maxSnapshotAgeMs, 5 * DAY, nonNegative, 'milliseconds ≥ 0'),
     minSnapshotsToKeep: overrides.minSnapshotsToKeep ?? number(properties, POLICY_PROPERTIES.minSnapshotsToKeep, 1, positive, 'a whole number ≥ 1'),
-    orphanMinAgeMs: overrides.orphanMinAgeMs ?? number(properties, POLICY_PROPERTIES.orphanMinAgeMs, 3 * DAY, nonNegative, 'milliseconds ≥ 0'),
+    orphanMinAgeMs: checkOrphanAge(overrides.orphanMinAgeMs ?? number(properties, POLICY_PROPERTIES.orphanMinAgeMs, 3 * DAY, nonNegative, 'milliseconds ≥ 0')),
     orphanIntervalMs: overrides.orphanIntervalMs ?? number(properties, POLICY_PROPERTIES.orphanIntervalMs, 3600 * 1000, nonNegative, 'milliseconds ≥ 0'),
   };
 }

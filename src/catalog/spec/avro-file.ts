@@ -25,8 +25,19 @@ const bigLong = avro.types.LongType.__with({
 
 export type AvroSchema = Record<string, unknown> | string | unknown[];
 
+/** Compiled types by schema text: a table's manifests share a handful of schemas, and compiling one is costly. */
+const TYPES = new Map<string, avro.Type>();
+const MAX_CACHED_TYPES = 256;
+
 export function avroType(schema: AvroSchema): avro.Type {
-  return avro.Type.forSchema(schema as avro.Schema, { registry: { long: bigLong } });
+  const text = JSON.stringify(schema);
+  let type = TYPES.get(text);
+  if (!type) {
+    type = avro.Type.forSchema(schema as avro.Schema, { registry: { long: bigLong } });
+    if (TYPES.size >= MAX_CACHED_TYPES) TYPES.delete(TYPES.keys().next().value!);
+    TYPES.set(text, type);
+  }
+  return type;
 }
 
 const HEADER = avro.Type.forSchema({

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Catalog, Table, TableIdentifier } from '../../catalog/catalogs/catalog.js';
 import { formatIdentifier } from '../../catalog/catalogs/catalog.js';
+import type { FileScanTask } from '../../catalog/read/plan-files.js';
 import { planFiles } from '../../catalog/read/plan-files.js';
 import { LocalFiles } from '../../catalog/read/scan-table.js';
 import type { DataFile } from '../../catalog/spec/manifest.js';
@@ -100,13 +101,14 @@ async function nestedTableLocations(catalog: Catalog, id: TableIdentifier): Prom
 
 interface FileCounts { data: number; deletes: number }
 
+const countsOf = (tasks: readonly FileScanTask[]): FileCounts => ({ data: tasks.length, deletes: new Set(tasks.flatMap((t) => t.deletes.map((d) => d.filePath))).size });
+
 async function fileCounts(table: Table): Promise<FileCounts> {
-  const tasks = await planFiles(table);
-  return { data: tasks.length, deletes: new Set(tasks.flatMap((t) => t.deletes.map((d) => d.filePath))).size };
+  return countsOf(await planFiles(table));
 }
 
 /** Plans with delete counts estimated from delete-file record counts, then exact counts for the files that matter. */
-async function plan(table: Table, policy: CompactionPolicy, rewrite: RewriteOptions): Promise<{ groups: RewriteGroup[]; live: Set<string> }> {
+async function plan(table: Table, policy: CompactionPolicy, rewrite: RewriteOptions): Promise<{ groups: RewriteGroup[]; live: Set<string>; counts: FileCounts }> {
   // Files with equality deletes (other writers) are left alone: rewriting them is not ours to do, and they must not
   // stop expiry and orphan removal.
   const all = await planFiles(table);
@@ -119,18 +121,18 @@ async function plan(table: Table, policy: CompactionPolicy, rewrite: RewriteOpti
     const counts = await deletedRowCounts(rewrite, deleteFiles, suspects.map((f) => f.file.filePath));
     files = estimated.map((f) => (f.deletes.length === 0 ? f : { ...f, deletedRows: counts.get(f.file.filePath) ?? (suspects.includes(f) ? 0 : f.deletedRows) }));
   }
-  return { groups: planRewrites(files, policy), live: new Set(all.map((t) => t.file.filePath)) };
+  return { groups: planRewrites(files, policy), live: new Set(all.map((t) => t.file.filePath)), counts: countsOf(all) };
 }
 
 /** Delete files that apply only to data files being replaced (or no longer live): safe to drop with them. */
 async function removableDeletes(rewrite: RewriteOptions, candidates: readonly DataFile[], live: ReadonlySet<string>, replaced: ReadonlySet<string>): Promise<DataFile[]> {
-  const removable: DataFile[] = [];
-  for (const deleteFile of candidates) {
+  const unknown = candidates.filter((d) => referencedDataFileOf(d) === undefined);
+  const read = await referencedLocations(rewrite, unknown);
+  return candidates.filter((deleteFile) => {
     const single = referencedDataFileOf(deleteFile);
-    const references = single !== undefined ? [single] : await referencedLocations(rewrite, deleteFile);
-    if (references.every((location) => replaced.has(location) || !live.has(location))) removable.push(deleteFile);
-  }
-  return removable;
+    const references = single !== undefined ? [single] : read.get(deleteFile.filePath) ?? [];
+    return references.every((location) => replaced.has(location) || !live.has(location));
+  });
 }
 
 export async function compactTable(options: CompactTableOptions): Promise<CompactionResult> {
@@ -143,7 +145,7 @@ export async function compactTable(options: CompactTableOptions): Promise<Compac
   };
   let table = await options.catalog.loadTable(options.identifier);
   const policy = compactionPolicy(table.metadata.properties, options.policy);
-  const filesBefore = await fileCounts(table);
+  let filesBefore: FileCounts | undefined;
   const totals = { groups: 0, rewrittenDataFiles: 0, addedDataFiles: 0, removedDeleteFiles: 0, rowsRewritten: 0, rowsDeleted: 0, bytesRead: 0, bytesWritten: 0, conflicts: 0 };
   const scratch = await mkdtemp(path.join(options.tempDir ?? tmpdir(), 'duckhouse-compact-'));
   const { instance, connection } = await openDuckDB();
@@ -156,6 +158,7 @@ export async function compactTable(options: CompactTableOptions): Promise<Compac
         await progress(0, attempt === 1 ? 'planning' : `planning again (attempt ${attempt})`);
         const startingSnapshotId = currentSnapshot(table.metadata)?.snapshotId;
         const planned = await plan(table, policy, rewrite);
+        filesBefore ??= planned.counts;
         if (planned.groups.length === 0) break;
         log.info({ groups: planned.groups.length, files: planned.groups.reduce((n, g) => n + g.files.length, 0), attempt }, 'compaction planned');
         const replaced = new Set<string>();
@@ -213,7 +216,9 @@ export async function compactTable(options: CompactTableOptions): Promise<Compac
       orphansRemoved = (await removeOrphanFiles(table, { olderThanMs: now() - policy.orphanMinAgeMs, now, otherTables })).length;
       lastOrphanRun.set(table.metadata.location, now());
     }
-    const filesAfter = await fileCounts(table);
+    filesBefore ??= await fileCounts(table);
+    const changed = totals.groups > 0 || expiredSnapshots > 0;
+    const filesAfter = changed ? await fileCounts(table) : filesBefore;
     await progress(100, 'done');
     const result: CompactionResult = {
       table: name,

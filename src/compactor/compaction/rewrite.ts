@@ -63,11 +63,15 @@ export async function deletedRowCounts(options: RewriteOptions, deleteFiles: rea
   return counts;
 }
 
-/** The data locations a position delete file references (its bounds say when it is one file). */
-export async function referencedLocations(options: RewriteOptions, deleteFile: DataFile): Promise<string[]> {
-  const [local] = await localsOf(options.files, [deleteFile.filePath], 'position delete file');
-  const reader = await options.connection.runAndReadAll(`SELECT DISTINCT file_path FROM read_parquet(${quoteLiteral(local!)})`);
-  return reader.getRows().map(([path]) => String(path));
+/** The data locations each position delete file references, read in one query. */
+export async function referencedLocations(options: RewriteOptions, deleteFiles: readonly DataFile[]): Promise<Map<string, string[]>> {
+  const result = new Map<string, string[]>(deleteFiles.map((d) => [d.filePath, []]));
+  if (deleteFiles.length === 0) return result;
+  const locals = await localsOf(options.files, deleteFiles.map((d) => d.filePath), 'position delete file');
+  const locationOf = new Map(locals.map((local, i) => [local, deleteFiles[i]!.filePath]));
+  const reader = await options.connection.runAndReadAll(`SELECT DISTINCT filename, file_path FROM read_parquet(${list(locals)}, filename = true)`);
+  for (const [local, path] of reader.getRows()) result.get(locationOf.get(String(local)) ?? '')?.push(String(path));
+  return result;
 }
 
 export async function rewriteGroup(table: Table, group: RewriteGroup, options: RewriteOptions): Promise<RewrittenGroup> {

@@ -17,6 +17,7 @@ import type { PositionDelete } from '../src/catalog/writer/parquet-file.js';
 import { TableWriter, writePositionDeletes } from '../src/catalog/writer/table-writer.js';
 import { RowBatchBuilder } from '../src/schemas/row-batch.js';
 import { quoteLiteral } from '../src/shared/duckdb.js';
+import { random } from './measure.js';
 
 export const { schema: SCHEMA, lastColumnId: LAST_COLUMN_ID } = buildSchema([
   { name: 'id', type: primitive('long'), required: true },
@@ -59,17 +60,7 @@ export function eventRow(id: number, version: number): Record<string, unknown> {
   };
 }
 
-/** Deterministic pseudo-random numbers in [0, 1) (mulberry32). */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { random };
 
 /** Where each id's live version sits (data file, row position) and which version it is. */
 export class StreamModel {

@@ -1,4 +1,4 @@
-// Small helpers the benchmarks share: a wall + CPU timer, percentiles, and a plain-text table printer.
+// Small helpers the benchmarks share: a wall + CPU timer, percentiles, a plain-text table printer, seeded randomness.
 // Must never: decide pass/fail; benchmarks print numbers and ratios only.
 
 /** Starts a timer; calling the result gives wall seconds and process CPU seconds (user + system, all threads). */
@@ -26,4 +26,16 @@ export function printTable(header: string[], rows: string[][], indent = ''): voi
   console.log(line(header));
   console.log(indent + widths.map((w) => '-'.repeat(w)).join('  '));
   for (const row of rows) console.log(line(row));
+}
+
+/** Deterministic pseudo-random numbers in [0, 1) (mulberry32). */
+export function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }

@@ -29,6 +29,7 @@ import { createRegistry, keySubject, SchemaCache, type SchemaRegistry, valueSubj
 import { createLogger } from '../src/shared/logger.js';
 import { PROJECT_ROOT, readEndpoints } from '../src/stack/config.js';
 import { randomName } from './bench-catalogs.js';
+import { random } from './measure.js';
 
 /** The row every scenario writes: 10 columns, `id` the key of keyed tables, `note` nullable. */
 export const ROW_SCHEMA = buildSchema([
@@ -108,17 +109,7 @@ export function encodeChange(schemas: TopicSchemas, op: Op, row: Record<string, 
   return { key, value: encodeFramed(schemas.value.fast, schemas.value.id, event) };
 }
 
-/** Deterministic pseudo-random numbers in [0, 1) (mulberry32). */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { random };
 
 /**
  * A CDC-like stream over `keys` keys: an insert per key, then for a random key an update (95%) or a delete (5%) when it

@@ -2,7 +2,6 @@
 // which flushes and commits what it holds and exits 0; a second signal exits at once (130) without committing more.
 // Reads the running stack's endpoints unless told otherwise; never prints credentials.
 import { Command, InvalidArgumentError } from 'commander';
-import { Redis } from 'ioredis';
 import { tableIdentifier } from '../catalog/catalogs/catalog.js';
 import { CommitEventPublisher } from '../compactor/queues.js';
 import { partitionSpecsByTable } from '../consumers/routing.js';
@@ -11,6 +10,7 @@ import { createKafka, dlqTopic } from '../producers/kafka/client.js';
 import { createRegistry } from '../schemas/registry.js';
 import { DuckHouseError } from '../shared/errors.js';
 import { createLogger } from '../shared/logger.js';
+import { connectRedis } from '../shared/redis.js';
 import { readEndpoints } from '../stack/config.js';
 import type { CatalogFlags } from './catalog-options.js';
 import { addCatalogOptions, openCatalog } from './catalog-options.js';
@@ -100,7 +100,7 @@ export function sinkCommand(): Command {
       throw new DuckHouseError('config', `--topic-pattern ${flags.topicPattern}: not a regular expression (${(error as Error).message})`);
     }
     const catalog = openCatalog(flags, stack);
-    const redis = flags.commitEvents ? new Redis({ host: stack.redis.host, port: stack.redis.port, password: stack.redis.password, maxRetriesPerRequest: null }) : undefined;
+    const redis = flags.commitEvents ? connectRedis(stack.redis) : undefined;
     const commitEvents = redis ? new CommitEventPublisher(redis, flags.prefix) : undefined;
     const sink = new Sink({
       kafka: createKafka({ brokers: flags.brokers?.split(',').map((b) => b.trim()) ?? stack.kafka.brokers, clientId: 'duckhouse-sink' }),

@@ -5,14 +5,13 @@ import path from 'node:path';
 import { Queue } from 'bullmq';
 import type { Command } from 'commander';
 import { Command as CommandClass, InvalidArgumentError } from 'commander';
-import { Redis } from 'ioredis';
 import { recentDbtRuns, formatDbtRun } from '../compactor/dbt/dbt-runs.js';
 import type { QueueNames, WorkerKind } from '../compactor/queues.js';
 import { queueCounts } from '../compactor/worker-status.js';
 import { dbtPendingKey, dbtRunsKey, queueNames, WORKER_KINDS } from '../compactor/queues.js';
 import { Workers } from '../compactor/workers.js';
 import { createLogger } from '../shared/logger.js';
-import type { StackEndpoints } from '../stack/config.js';
+import { connectRedis } from '../shared/redis.js';
 import { loadStackConfig, PROJECT_ROOT, readEndpoints } from '../stack/config.js';
 import type { CatalogFlags } from './catalog-options.js';
 import { addCatalogOptions, openCatalog } from './catalog-options.js';
@@ -33,9 +32,6 @@ interface WorkerFlags extends CatalogFlags {
 export function defaultDuckDBFile(env: NodeJS.ProcessEnv = process.env): string {
   return path.resolve(env.DUCKHOUSE_DUCKDB ?? path.join(loadStackConfig(env).paths.stackDir, 'duckdb', 'duckhouse.duckdb'));
 }
-
-export const redisConnector = (stack: StackEndpoints) => (): Redis =>
-  new Redis({ host: stack.redis.host, port: stack.redis.port, password: stack.redis.password, maxRetriesPerRequest: null });
 
 function parseKinds(text: string): WorkerKind[] {
   const kinds = text.split(',').map((k) => k.trim()).filter(Boolean);
@@ -61,7 +57,7 @@ async function runWorkers(kinds: readonly WorkerKind[], flags: WorkerFlags): Pro
   const databaseFile = flags.duckdb ? path.resolve(flags.duckdb) : defaultDuckDBFile();
   const catalog = openCatalog(flags, stack);
   const workers = new Workers({
-    connect: redisConnector(stack),
+    connect: () => connectRedis(stack.redis),
     prefix: flags.prefix,
     kinds,
     catalog,
@@ -79,7 +75,7 @@ async function runWorkers(kinds: readonly WorkerKind[], flags: WorkerFlags): Pro
 
 async function printStatus(prefix: string): Promise<void> {
   const stack = readEndpoints();
-  const redis = redisConnector(stack)();
+  const redis = connectRedis(stack.redis);
   try {
     const names = queueNames(prefix);
     const counts = await queueCounts(redis, prefix);

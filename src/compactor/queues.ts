@@ -47,6 +47,8 @@ export const JOB = {
   /** Every table's views (the views worker enqueues one when it starts). */
   refreshAllViews: 'refresh-all-views',
   compactTable: 'compact-table',
+  /** Enqueues a compact-table job for every table (a job scheduler adds one periodically). */
+  maintainAll: 'maintain-all',
   tableChanged: 'table-changed',
   dbtBuild: 'dbt-build',
 } as const;

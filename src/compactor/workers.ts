@@ -13,7 +13,7 @@ import type { Job } from 'bullmq';
 import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Catalog } from '../catalog/catalogs/catalog.js';
-import { formatIdentifier, tableIdentifier } from '../catalog/catalogs/catalog.js';
+import { formatIdentifier, tableIdentifier, tablesUnder } from '../catalog/catalogs/catalog.js';
 import { describeError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { CompactionResult, CompactTableOptions } from './compaction/compact-table.js';
@@ -102,25 +102,12 @@ export class Workers {
 
   /** Enqueues a job of every table (the compactor's periodic maintenance). */
   private async requestAll(queue: Queue, name: string): Promise<number> {
-    const ids = await this.allTables();
+    const ids = await tablesUnder(this.options.catalog);
     for (const id of ids) {
       const table = formatIdentifier(id);
       await queue.add(name, { table, snapshotId: null, reason: 'manual', requestedAt: new Date().toISOString() } satisfies TableJob, perTableJobOptions(table));
     }
     return ids.length;
-  }
-
-  private async allTables(): Promise<{ namespace: readonly string[]; name: string }[]> {
-    const { catalog } = this.options;
-    const result: { namespace: readonly string[]; name: string }[] = [];
-    const walk = async (parent?: readonly string[]): Promise<void> => {
-      for (const namespace of await catalog.listNamespaces(parent)) {
-        result.push(...(await catalog.listTables(namespace)));
-        await walk(namespace);
-      }
-    };
-    await walk();
-    return result;
   }
 
   private startViews(): void {
@@ -153,9 +140,9 @@ export class Workers {
     const views = this.queue(this.names.views);
     const compact = this.queue(this.names.compact);
     const every = this.options.compaction?.maintenanceEveryMs ?? 15 * 60_000;
-    if (every > 0) await compact.upsertJobScheduler('maintain-all-tables', { every }, { name: 'maintain-all', data: {} });
+    if (every > 0) await compact.upsertJobScheduler(JOB.maintainAll, { every }, { name: JOB.maintainAll, data: {} });
     this.worker<TableJob | Record<string, never>, CompactionResult | { enqueued: number }>(this.names.compact, async (job) => {
-      if (job.name === 'maintain-all') return { enqueued: await this.requestAll(compact, JOB.compactTable) };
+      if (job.name === JOB.maintainAll) return { enqueued: await this.requestAll(compact, JOB.compactTable) };
       const data = job.data as TableJob;
       const result = await compactTable({
         catalog: this.options.catalog,

@@ -7,7 +7,7 @@
 // Must never: print credentials (PyIceberg gets them through its environment, not its arguments).
 import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { promisify } from 'node:util';
 import type { Catalog } from '../catalog/catalogs/catalog.js';
 import { scanRows } from '../catalog/read/scan-table.js';
@@ -28,6 +28,7 @@ import { createKafka, dlqTopic } from '../producers/kafka/client.js';
 import { createRegistry } from '../schemas/registry.js';
 import { DuckHouseError } from '../shared/errors.js';
 import { createLogger } from '../shared/logger.js';
+import { connectRedis } from '../shared/redis.js';
 import type { StackEndpoints } from '../stack/config.js';
 
 export interface DemoOptions {
@@ -113,10 +114,9 @@ export async function runDemo(endpoints: StackEndpoints, options: DemoOptions): 
   // 3. Sink: topics → Iceberg tables demo.orders and demo.customers, exactly once (offsets live in the snapshots),
   //    with commit events for 4. the workers: views → dbt build of the marts; the compactor.
   const id = { namespace: ['demo'], name: 'orders' };
-  const redis = (): Redis => new Redis({ host: endpoints.redis.host, port: endpoints.redis.port, password: endpoints.redis.password, maxRetriesPerRequest: null });
   const connections: Redis[] = [];
   const connect = (): Redis => {
-    const connection = redis();
+    const connection = connectRedis(endpoints.redis);
     connections.push(connection);
     return connection;
   };

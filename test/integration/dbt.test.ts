@@ -6,12 +6,13 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { withDuckDBFile } from '../../src/compactor/duckdb-file.js';
 import { type DbtRunOptions, type DbtRunRecord, runDbtBuild } from '../../src/compactor/dbt/dbt-runner.js';
 import { formatDbtRun, recentDbtRuns, recordDbtRun } from '../../src/compactor/dbt/dbt-runs.js';
 import { openDuckDB } from '../../src/shared/duckdb.js';
 import { createLogger } from '../../src/shared/logger.js';
+import { connectRedis } from '../../src/shared/redis.js';
 import { PROJECT_ROOT } from '../../src/stack/config.js';
 import { endpoints, uniqueName } from './helpers.js';
 
@@ -112,7 +113,7 @@ before(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'duckhouse-dbt-test-'));
   databaseFile = path.join(dir, 'views.duckdb');
   const { redis: r } = endpoints();
-  redis = new Redis({ host: r.host, port: r.port, password: r.password, maxRetriesPerRequest: null });
+  redis = connectRedis(r);
   runsKey = `duckhouse:${uniqueName('dbt-test')}:dbt-runs`;
   // Like the views refresher: schema per namespace; orders is a view (over a table here), customers a table.
   await sql(

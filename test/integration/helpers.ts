@@ -1,6 +1,7 @@
 // Shared by the integration tests: the running stack's endpoints (stack.json) and random names, so runs never collide.
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { connectRedis } from '../../src/shared/redis.js';
 import { type StackEndpoints, readEndpoints } from '../../src/stack/config.js';
 
 export function endpoints(): StackEndpoints {
@@ -17,8 +18,7 @@ export function redisConnections(): { connect: () => Redis; closeAll: () => Prom
   const opened: Redis[] = [];
   return {
     connect: () => {
-      const { redis } = endpoints();
-      const client = new Redis({ host: redis.host, port: redis.port, password: redis.password, maxRetriesPerRequest: null });
+      const client = connectRedis(endpoints().redis);
       opened.push(client);
       return client;
     },

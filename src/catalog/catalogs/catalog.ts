@@ -88,6 +88,26 @@ export function validateIdentifier(identifier: TableIdentifier): void {
   if (!PART.test(identifier.name) || identifier.name.length > 255) throw new DuckHouseError('config', `table name "${identifier.name}" is not valid: use 1-255 characters without ".", "/", "\\"`);
 }
 
+/**
+ * Every table in the namespaces below `parent` (all tables when it is the root), and, when `parent` is a namespace,
+ * its own tables too (none when it does not exist).
+ */
+export async function tablesUnder(catalog: Catalog, parent: Namespace = []): Promise<TableIdentifier[]> {
+  const ids: TableIdentifier[] = [];
+  if (parent.length > 0) {
+    if (!(await catalog.namespaceExists(parent))) return ids;
+    ids.push(...(await catalog.listTables(parent)));
+  }
+  const walk = async (namespace: Namespace): Promise<void> => {
+    for (const child of await catalog.listNamespaces(namespace)) {
+      ids.push(...(await catalog.listTables(child)));
+      await walk(child);
+    }
+  };
+  await walk(parent);
+  return ids;
+}
+
 export const formatIdentifier = (id: TableIdentifier): string => [...id.namespace, id.name].join('.');
 export const formatNamespace = (ns: Namespace): string => ns.join('.');
 

@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Catalog, Table, TableIdentifier } from '../../catalog/catalogs/catalog.js';
-import { formatIdentifier } from '../../catalog/catalogs/catalog.js';
+import { formatIdentifier, tablesUnder } from '../../catalog/catalogs/catalog.js';
 import type { FileScanTask } from '../../catalog/read/plan-files.js';
 import { planFiles } from '../../catalog/read/plan-files.js';
 import { LocalFiles } from '../../catalog/read/scan-table.js';
@@ -89,14 +89,8 @@ export function carriedProgress(base: Table, parent: Snapshot | undefined): Reco
  * table and below (`a.b.c` lives in `<warehouse>/a/b/c`, under `a.b`).
  */
 async function nestedTableLocations(catalog: Catalog, id: TableIdentifier): Promise<string[]> {
-  const locations: string[] = [];
-  const walk = async (namespace: readonly string[]): Promise<void> => {
-    if (!(await catalog.namespaceExists(namespace))) return;
-    for (const nested of await catalog.listTables(namespace)) locations.push((await catalog.loadTable(nested)).metadata.location);
-    for (const child of await catalog.listNamespaces(namespace)) await walk(child);
-  };
-  await walk([...id.namespace, id.name]);
-  return locations;
+  const nested = await tablesUnder(catalog, [...id.namespace, id.name]);
+  return Promise.all(nested.map(async (table) => (await catalog.loadTable(table)).metadata.location));
 }
 
 interface FileCounts { data: number; deletes: number }

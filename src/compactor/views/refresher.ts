@@ -14,8 +14,8 @@
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { Catalog, Namespace, Table, TableIdentifier } from '../../catalog/catalogs/catalog.js';
-import { formatIdentifier } from '../../catalog/catalogs/catalog.js';
+import type { Catalog, Table, TableIdentifier } from '../../catalog/catalogs/catalog.js';
+import { formatIdentifier, tablesUnder } from '../../catalog/catalogs/catalog.js';
 import type { Snapshot } from '../../catalog/spec/snapshot.js';
 import { Summary } from '../../catalog/spec/snapshot.js';
 import { ancestorsOf, currentSchema } from '../../catalog/spec/table-metadata.js';
@@ -114,7 +114,7 @@ export class ViewRefresher {
   /** Refreshes every table of every namespace in the catalog, and drops the views of tables no longer there. */
   async refreshAll(onProgress?: RefreshProgress): Promise<RefreshResult[]> {
     const progress = throttled(onProgress);
-    const ids = await this.listTables([]);
+    const ids = await tablesUnder(this.catalog);
     const known = new Set(ids.map(formatIdentifier));
     const stored = await this.withDatabase(async (connection) => {
       await initMeta(connection);
@@ -139,14 +139,6 @@ export class ViewRefresher {
     }
     progress(100, `refreshed ${results.length} tables`);
     return results;
-  }
-
-  private async listTables(parent: Namespace): Promise<TableIdentifier[]> {
-    const ids: TableIdentifier[] = [];
-    for (const namespace of await this.catalog.listNamespaces(parent)) {
-      ids.push(...(await this.catalog.listTables(namespace)), ...(await this.listTables(namespace)));
-    }
-    return ids;
   }
 
   /** Runs `fn` with the DuckDB file open, holding its writer lock; DuckDB is closed before the lock is released. */

@@ -36,13 +36,25 @@ export interface CreateTableOptions {
   location?: string;
 }
 
+/** What `updateNamespaceProperties` did, in the REST spec's words. */
+export interface NamespacePropertiesChange {
+  updated: string[];
+  removed: string[];
+  /** Keys asked to be removed that were not set. */
+  missing: string[];
+}
+
 export interface Catalog {
   readonly name: string;
   readonly io: FileIO;
+  /** Where new tables go by default: `<warehouse>/<namespace levels>/<name>`. */
+  readonly warehouse: string;
   createNamespace(namespace: Namespace, properties?: Record<string, string>): Promise<void>;
   listNamespaces(parent?: Namespace): Promise<Namespace[]>;
   namespaceExists(namespace: Namespace): Promise<boolean>;
   loadNamespaceProperties(namespace: Namespace): Promise<Record<string, string>>;
+  /** Sets and removes namespace properties (a key may not be in both). */
+  updateNamespaceProperties(namespace: Namespace, removals: readonly string[], updates: Readonly<Record<string, string>>): Promise<NamespacePropertiesChange>;
   /** Refuses a namespace that still has tables. */
   dropNamespace(namespace: Namespace): Promise<void>;
   createTable(identifier: TableIdentifier, options: CreateTableOptions): Promise<Table>;
@@ -108,6 +120,20 @@ export async function tablesUnder(catalog: Catalog, parent: Namespace = []): Pro
   return ids;
 }
 
+/** The location a new table gets unless one is given. */
+export const defaultTableLocation = (warehouse: string, id: TableIdentifier): string => `${warehouse.replace(/\/+$/, '')}/${id.namespace.join('/')}/${id.name}`;
+
+/** Splits a properties change into what was set, removed and missing; refuses a key in both lists. */
+export function planNamespacePropertiesChange(current: Readonly<Record<string, string>>, removals: readonly string[], updates: Readonly<Record<string, string>>): NamespacePropertiesChange {
+  const both = removals.filter((key) => Object.hasOwn(updates, key));
+  if (both.length > 0) throw new DuckHouseError('config', `properties ${both.join(', ')} are both set and removed in one request`);
+  return {
+    updated: Object.keys(updates),
+    removed: removals.filter((key) => Object.hasOwn(current, key)),
+    missing: removals.filter((key) => !Object.hasOwn(current, key)),
+  };
+}
+
 export const formatIdentifier = (id: TableIdentifier): string => [...id.namespace, id.name].join('.');
 export const formatNamespace = (ns: Namespace): string => ns.join('.');
 
@@ -145,7 +171,7 @@ export async function prepareNewTable(catalog: Catalog, warehouse: string, id: T
   if (!(await catalog.namespaceExists(id.namespace))) throw new NotFoundError(`cannot create ${formatIdentifier(id)}: namespace ${formatNamespace(id.namespace)} does not exist`);
   if (await catalog.tableExists(id)) throw new FileExistsError(`table ${formatIdentifier(id)} already exists`);
   const metadata = newTableMetadata({
-    location: options.location ?? `${warehouse}/${id.namespace.join('/')}/${id.name}`,
+    location: options.location ?? defaultTableLocation(warehouse, id),
     tableUuid: randomUUID(),
     schema: options.schema,
     ...(options.lastColumnId === undefined ? {} : { lastColumnId: options.lastColumnId }),

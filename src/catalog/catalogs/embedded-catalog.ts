@@ -8,8 +8,9 @@
 import { CommitStateUnknownError, FileExistsError, NotFoundError } from '../../shared/errors.js';
 import type { FileIO } from '../io/file-io.js';
 import type { TableRequirement, TableUpdate } from '../spec/table-update.js';
-import type { Catalog, CreateTableOptions, Namespace, Table, TableIdentifier } from './catalog.js';
+import type { Catalog, CreateTableOptions, Namespace, NamespacePropertiesChange, Table, TableIdentifier } from './catalog.js';
 import {
+  planNamespacePropertiesChange,
   commitWithSwap,
   prepareNewTable,
   formatIdentifier,
@@ -40,7 +41,7 @@ const POINTER = /\/v(\d{10})\.json$/;
 export class EmbeddedCatalog implements Catalog {
   readonly name: string;
   readonly io: FileIO;
-  private readonly warehouse: string;
+  readonly warehouse: string;
   private readonly keepPointers: number;
 
   constructor(options: EmbeddedCatalogOptions) {
@@ -96,6 +97,16 @@ export class EmbeddedCatalog implements Catalog {
       if (error instanceof NotFoundError) throw new NotFoundError(`namespace ${formatNamespace(namespace)} does not exist`, { cause: error });
       throw error;
     }
+  }
+
+  /** Rewrites the namespace file (last writer wins: namespace properties are not versioned here). */
+  async updateNamespaceProperties(namespace: Namespace, removals: readonly string[], updates: Readonly<Record<string, string>>): Promise<NamespacePropertiesChange> {
+    const current = await this.loadNamespaceProperties(namespace);
+    const change = planNamespacePropertiesChange(current, removals, updates);
+    const properties = { ...current, ...updates };
+    for (const key of change.removed) delete properties[key];
+    await this.io.write(this.namespaceFile(namespace), encoder.encode(JSON.stringify({ namespace, properties })));
+    return change;
   }
 
   async dropNamespace(namespace: Namespace): Promise<void> {

@@ -7,9 +7,10 @@ import { FileExistsError, NotFoundError } from '../../shared/errors.js';
 import type { FileIO } from '../io/file-io.js';
 import type { TableRequirement, TableUpdate } from '../spec/table-update.js';
 import { purgeTableFiles } from '../read/reachable-files.js';
-import type { Catalog, CreateTableOptions, Namespace, Table, TableIdentifier } from './catalog.js';
+import type { Catalog, CreateTableOptions, Namespace, NamespacePropertiesChange, Table, TableIdentifier } from './catalog.js';
 import {
   commitWithSwap,
+  planNamespacePropertiesChange,
   prepareNewTable,
   formatIdentifier,
   formatNamespace,
@@ -52,7 +53,7 @@ const UNIQUE_VIOLATION = '23505';
 export class SqlCatalog implements Catalog {
   readonly name: string;
   readonly io: FileIO;
-  private readonly warehouse: string;
+  readonly warehouse: string;
   private readonly pool: pg.Pool;
   private readonly ownsPool: boolean;
   private ready: Promise<boolean> | undefined;
@@ -143,6 +144,32 @@ export class SqlCatalog implements Catalog {
       [this.name, formatNamespace(namespace)],
     );
     return Object.fromEntries(result.rows.map((r) => [r.property_key, r.property_value]));
+  }
+
+  async updateNamespaceProperties(namespace: Namespace, removals: readonly string[], updates: Readonly<Record<string, string>>): Promise<NamespacePropertiesChange> {
+    const change = planNamespacePropertiesChange(await this.loadNamespaceProperties(namespace), removals, updates);
+    const ns = formatNamespace(namespace);
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      for (const key of change.removed) {
+        await client.query('DELETE FROM iceberg_namespace_properties WHERE catalog_name = $1 AND namespace = $2 AND property_key = $3', [this.name, ns, key]);
+      }
+      for (const [key, value] of Object.entries(updates)) {
+        await client.query(
+          `INSERT INTO iceberg_namespace_properties (catalog_name, namespace, property_key, property_value) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (catalog_name, namespace, property_key) DO UPDATE SET property_value = EXCLUDED.property_value`,
+          [this.name, ns, key, value],
+        );
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+    return change;
   }
 
   async dropNamespace(namespace: Namespace): Promise<void> {

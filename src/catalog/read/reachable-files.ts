@@ -53,9 +53,10 @@ export async function allKnownFiles(table: Table): Promise<Set<string>> {
   ]);
 }
 
-/** Deletes every file the table references (drop with purge). Missing files are fine. */
-export async function purgeTableFiles(table: Table): Promise<number> {
-  const files = [...(await allKnownFiles(table))];
+/** Deletes every file the table references (drop with purge), or those `within` accepts. Missing files are fine. */
+export async function purgeTableFiles(table: Table, options: { within?: (location: string) => boolean } = {}): Promise<number> {
+  const within = options.within ?? (() => true);
+  const files = [...(await allKnownFiles(table))].filter(within);
   await table.io.deleteMany(files);
   return files.length;
 }

@@ -300,3 +300,63 @@ function resolveLast(id: number, lastAdded: number | undefined, what: string): n
   if (lastAdded === undefined) throw new MetadataInvalidError(`set ${what} to the last added one (-1), but this commit added no ${what}`);
   return lastAdded;
 }
+
+/**
+ * The metadata of a table created by a commit (`assert-create`, a staged create): the first `add-schema`, `add-spec`
+ * and `add-sort-order` with their `set-current-…`/`set-default-…`, `assign-uuid`, `set-location` and
+ * `set-properties` make the new table; every other update (a first snapshot, refs, more properties) is then applied
+ * in order. `defaults` fills what the updates leave out (location, uuid).
+ */
+export function newTableMetadataFromUpdates(updates: readonly TableUpdate[], defaults: { location: string; tableUuid: string; nowMs: number }): TableMetadata {
+  const schemaUpdate = updates.find((u) => u.action === 'add-schema');
+  if (!schemaUpdate) throw new MetadataInvalidError('a create commit needs an add-schema update, found none');
+  const specUpdate = updates.find((u) => u.action === 'add-spec');
+  const orderUpdate = updates.find((u) => u.action === 'add-sort-order');
+  const consumed = new Set<TableUpdate>([schemaUpdate]);
+  if (specUpdate) consumed.add(specUpdate);
+  if (orderUpdate) consumed.add(orderUpdate);
+  let location = defaults.location;
+  let tableUuid = defaults.tableUuid;
+  let properties: Record<string, string> = {};
+  for (const update of updates) {
+    switch (update.action) {
+      case 'assign-uuid':
+        tableUuid = update.uuid;
+        consumed.add(update);
+        break;
+      case 'upgrade-format-version':
+        consumed.add(update);
+        break;
+      case 'set-location':
+        location = update.location;
+        consumed.add(update);
+        break;
+      case 'set-properties':
+        properties = { ...properties, ...update.updates };
+        consumed.add(update);
+        break;
+      case 'set-current-schema':
+        if (update.schemaId === LAST_ADDED || update.schemaId === schemaUpdate.schema.schemaId) consumed.add(update);
+        break;
+      case 'set-default-spec':
+        if (update.specId === LAST_ADDED || update.specId === specUpdate?.spec.specId) consumed.add(update);
+        break;
+      case 'set-default-sort-order':
+        if (update.sortOrderId === LAST_ADDED || update.sortOrderId === orderUpdate?.sortOrder.orderId) consumed.add(update);
+        break;
+      default:
+        break;
+    }
+  }
+  const base = newTableMetadata({
+    location,
+    tableUuid,
+    schema: schemaUpdate.schema,
+    ...(specUpdate ? { spec: specUpdate.spec } : {}),
+    ...(orderUpdate ? { sortOrder: orderUpdate.sortOrder } : {}),
+    properties,
+    nowMs: defaults.nowMs,
+  });
+  const rest = updates.filter((u) => !consumed.has(u));
+  return rest.length === 0 ? base : applyUpdates(base, rest, { nowMs: defaults.nowMs });
+}

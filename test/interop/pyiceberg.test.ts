@@ -17,11 +17,11 @@ import { fastAppend } from '../../src/catalog/transaction/fast-append.js';
 import { rewriteFiles } from '../../src/catalog/transaction/rewrite-files.js';
 import { rowDelta } from '../../src/catalog/transaction/row-delta.js';
 import { updateSchema } from '../../src/catalog/transaction/update-schema.js';
-import { TableWriter, writePositionDeletes } from '../../src/catalog/writer/table-writer.js';
+import { writePositionDeletes } from '../../src/catalog/writer/table-writer.js';
 import type { CatalogFixture, CatalogKind } from '../integration/catalog-fixtures.js';
 import { catalogFixture } from '../integration/catalog-fixtures.js';
 import type { Row } from './pyiceberg.js';
-import { expected, makeRows, readWithPyIceberg, sortById, TEST_FIELDS, toBatch } from './pyiceberg.js';
+import { expected, makeRows, readWithPyIceberg, sortById, TEST_FIELDS, writeRows } from './pyiceberg.js';
 
 const { schema } = buildSchema(TEST_FIELDS, { identifierFields: ['id'] });
 
@@ -30,12 +30,6 @@ async function newTable(fx: CatalogFixture, name: string, spec?: PartitionSpec):
   if (!(await fx.catalog.namespaceExists(['interop']))) await fx.catalog.createNamespace(['interop']);
   await fx.catalog.createTable(id, { schema, ...(spec ? { spec } : {}) });
   return id;
-}
-
-async function writeRows(table: Table, rows: Row[], options: Parameters<typeof toBatch>[2] = {}, columns?: Parameters<typeof toBatch>[1]): Promise<DataFile[]> {
-  const writer = new TableWriter(table);
-  await writer.write(toBatch(rows, columns, options));
-  return writer.close();
 }
 
 async function commit(catalog: Catalog, id: TableIdentifier, action: TableAction): Promise<Table> {

@@ -6,6 +6,8 @@ import { promisify } from 'node:util';
 import { DateDay, Float64, Int32, Int64, makeData, RecordBatch, TimestampMicrosecond, Utf8, vectorFromArray } from 'apache-arrow';
 import type { Table } from '../../src/catalog/catalogs/catalog.js';
 import { formatIdentifier } from '../../src/catalog/catalogs/catalog.js';
+import type { DataFile } from '../../src/catalog/spec/manifest.js';
+import { TableWriter } from '../../src/catalog/writer/table-writer.js';
 import type { FieldSpec } from '../../src/catalog/spec/schema.js';
 import { primitive } from '../../src/catalog/spec/types.js';
 import { PROJECT_ROOT } from '../../src/stack/config.js';
@@ -116,6 +118,13 @@ export function expected(row: Row, columns: Record<string, keyof Row> = { id: 'i
   return out;
 }
 
+/** Writes rows of the test schema (or some of its columns) as data files of the table, not yet committed. */
+export async function writeRows(table: Table, rows: Row[], options: Parameters<typeof toBatch>[2] = {}, columns?: Parameters<typeof toBatch>[1]): Promise<DataFile[]> {
+  const writer = new TableWriter(table);
+  await writer.write(toBatch(rows, columns, options));
+  return writer.close();
+}
+
 export function sortById(rows: Record<string, unknown>[]): Record<string, unknown>[] {
   return [...rows].sort((a, b) => Number(a.id) - Number(b.id));
 }
@@ -134,11 +143,19 @@ export interface PyIcebergView {
   files: number;
 }
 
-/** Reads the table with PyIceberg through the SQL catalog (when the fixture has one) and from its metadata file. */
-export async function readWithPyIceberg(fx: CatalogFixture, table: Table, options: { snapshotIds?: bigint[]; asOfMs?: number[]; filters?: [string, unknown][] } = {}): Promise<Record<'sql' | 'static', PyIcebergView>> {
+/**
+ * Reads the table with PyIceberg through the SQL catalog (when the fixture has one), from its metadata file, and
+ * through a REST catalog when `rest` is given.
+ */
+export async function readWithPyIceberg(
+  fx: CatalogFixture,
+  table: Table,
+  options: { snapshotIds?: bigint[]; asOfMs?: number[]; filters?: [string, unknown][]; rest?: { uri: string; token: string } } = {},
+): Promise<Record<'sql' | 'static', PyIcebergView> & { rest?: PyIcebergView }> {
   const python = endpoints().python.python;
   const args = {
-    modes: fx.pyiceberg.uri ? ['sql', 'static'] : ['static'],
+    modes: [...(fx.pyiceberg.uri ? ['sql', 'static'] : ['static']), ...(options.rest ? ['rest'] : [])],
+    rest: options.rest,
     uri: fx.pyiceberg.uri,
     catalog: fx.pyiceberg.catalog,
     table: formatIdentifier(table.identifier),

@@ -1,6 +1,6 @@
 """Independent reader for interop tests: reads a DuckHouse-written Iceberg table with PyIceberg and prints JSON.
 
-Input (argv[1], JSON): {"modes": ["sql", "static"], "uri", "catalog", "table", "metadata_location",
+Input (argv[1], JSON): {"modes": ["sql", "static", "rest"], "uri", "catalog", "rest": {"uri", "token"}, "table", "metadata_location",
 "snapshot_ids": [...], "as_of_ms": [...], "s3": {...}}. For each mode it prints, under that mode's key, the current rows,
 the rows of each requested snapshot, and snapshot_as_of_timestamp answers, as JSON values (dates and timestamps in ISO
 form, decimals as strings).
@@ -46,6 +46,10 @@ def rows(scan):
 def read(mode, args, props):
     if mode == "sql":
         catalog = load_catalog(args["catalog"], **{"type": "sql", "uri": args["uri"], "init_catalog_tables": "false", **props})
+        table = catalog.load_table(args["table"])
+    elif mode == "rest":
+        rest = args["rest"]
+        catalog = load_catalog("duckhouse_rest", **{"type": "rest", "uri": rest["uri"], "token": rest["token"], **props})
         table = catalog.load_table(args["table"])
     else:
         table = StaticTable.from_metadata(args["metadata_location"], properties=props)

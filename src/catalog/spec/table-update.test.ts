@@ -6,7 +6,7 @@ import type { Snapshot } from './snapshot.js';
 import type { TableMetadata } from './table-metadata.js';
 import { currentSchema, currentSnapshot, defaultSortOrder, defaultSpec, snapshotAsOf } from './table-metadata.js';
 import type { TableRequirement, TableUpdate } from './table-update.js';
-import { applyUpdates, checkRequirements, LAST_ADDED, newTableMetadata } from './table-update.js';
+import { applyUpdates, checkRequirements, LAST_ADDED, newTableMetadata, newTableMetadataFromUpdates } from './table-update.js';
 import { parseTransform } from './transforms.js';
 import { primitive } from './types.js';
 
@@ -238,4 +238,32 @@ test('set-location, assign-uuid and upgrade-format-version', () => {
   assert.equal(m.location, 's3://b/moved');
   assert.equal(m.tableUuid, 'u-9');
   assert.equal(m.formatVersion, 2);
+});
+
+test('set-statistics replaces the entry of its snapshot, remove-statistics drops it, an unknown snapshot is refused', () => {
+  const m = history();
+  const stats = (id: bigint, path: string): Record<string, unknown> => ({ 'snapshot-id': id, 'statistics-path': path, 'file-size-in-bytes': 10, 'file-footer-size-in-bytes': 5, 'blob-metadata': [] });
+  let next = applyUpdates(m, [{ action: 'set-statistics', statistics: stats(2n, 'a.stats') }, { action: 'set-statistics', statistics: stats(3n, 'b.stats') }], { nowMs: T0 + 5000 });
+  next = applyUpdates(next, [{ action: 'set-statistics', statistics: stats(2n, 'c.stats') }], { nowMs: T0 + 6000 });
+  assert.deepEqual(next.statistics.map((e) => (e as Record<string, unknown>)['statistics-path']), ['b.stats', 'c.stats']);
+  next = applyUpdates(next, [{ action: 'remove-statistics', snapshotId: 3n }], { nowMs: T0 + 7000 });
+  assert.deepEqual(next.statistics.map((e) => (e as Record<string, unknown>)['statistics-path']), ['c.stats']);
+  assert.throws(() => applyUpdates(m, [{ action: 'set-statistics', statistics: stats(99n, 'x') }], { nowMs: T0 }), MetadataInvalidError);
+});
+
+test('newTableMetadataFromUpdates: a staged create with a first snapshot', () => {
+  const m = newTableMetadataFromUpdates([
+    { action: 'assign-uuid', uuid: 'u-9' },
+    { action: 'upgrade-format-version', formatVersion: 2 },
+    { action: 'add-schema', schema },
+    { action: 'set-current-schema', schemaId: LAST_ADDED },
+    { action: 'set-location', location: 'mem://staged/' },
+    { action: 'set-properties', updates: { a: '1' } },
+    ...commit(7n, 1n, T0 + 10),
+  ], { location: 'mem://default', tableUuid: 'ignored', nowMs: T0 + 20 });
+  assert.equal(m.tableUuid, 'u-9');
+  assert.equal(m.location, 'mem://staged');
+  assert.deepEqual(m.properties, { a: '1' });
+  assert.equal(m.currentSnapshotId, 7n);
+  assert.throws(() => newTableMetadataFromUpdates([{ action: 'set-properties', updates: {} }], { location: 'x', tableUuid: 'u', nowMs: T0 }), /add-schema/);
 });

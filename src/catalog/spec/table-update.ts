@@ -26,7 +26,10 @@ export type TableUpdate =
   | { action: 'remove-snapshot-ref'; refName: string }
   | { action: 'set-location'; location: string }
   | { action: 'set-properties'; updates: Readonly<Record<string, string>> }
-  | { action: 'remove-properties'; removals: readonly string[] };
+  | { action: 'remove-properties'; removals: readonly string[] }
+  /** A statistics file (kept as its JSON object, `snapshot-id` inside) replaces any other of the same snapshot. */
+  | { action: 'set-statistics' | 'set-partition-statistics'; statistics: Readonly<Record<string, unknown>> }
+  | { action: 'remove-statistics' | 'remove-partition-statistics'; snapshotId: bigint };
 
 export type TableRequirement =
   | { type: 'assert-create' }
@@ -240,6 +243,20 @@ export function applyUpdates(base: TableMetadata, updates: readonly TableUpdate[
         const properties = { ...m.properties };
         for (const key of update.removals) delete properties[key];
         m.properties = properties;
+        break;
+      }
+      case 'set-statistics':
+      case 'set-partition-statistics': {
+        const snapshotId = statisticsSnapshotId(update.statistics);
+        if (!snapshotById(m, snapshotId)) throw new MetadataInvalidError(`${update.action}: snapshot ${snapshotId} does not exist`);
+        const key = update.action === 'set-statistics' ? 'statistics' : 'partitionStatistics';
+        m[key] = [...m[key].filter((e) => statisticsSnapshotId(e) !== snapshotId), update.statistics];
+        break;
+      }
+      case 'remove-statistics':
+      case 'remove-partition-statistics': {
+        const key = update.action === 'remove-statistics' ? 'statistics' : 'partitionStatistics';
+        m[key] = m[key].filter((e) => statisticsSnapshotId(e) !== update.snapshotId);
         break;
       }
     }

@@ -100,6 +100,7 @@ const isString = (v: unknown): v is string => typeof v === 'string';
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
 const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every(isString);
 const isStringMap = (v: unknown): v is Record<string, string> => v !== null && typeof v === 'object' && !Array.isArray(v) && Object.values(v).every(isString);
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const isLongArray = (v: unknown): v is (number | bigint)[] => Array.isArray(v) && v.every((x) => typeof x === 'bigint' || isInt(x));
 
 export function parseUpdate(raw: Record<string, unknown>, index: number): TableUpdate {
@@ -141,6 +142,17 @@ export function parseUpdate(raw: Record<string, unknown>, index: number): TableU
       return { action, updates: field(raw, 'updates', where, isStringMap, 'an object of strings') };
     case 'remove-properties':
       return { action, removals: field(raw, 'removals', where, isStringArray, 'an array of strings') };
+    case 'set-statistics':
+    case 'set-partition-statistics': {
+      const statistics = field(raw, 'statistics', where, isObject, 'a statistics file object');
+      const id = statistics['snapshot-id'] ?? raw['snapshot-id'];
+      const snapshotId = parsing(where, () => toLong(id, 'statistics.snapshot-id'));
+      if (typeof statistics['statistics-path'] !== 'string') throw badRequest(`${where}: statistics.statistics-path must be a string`);
+      return { action, statistics: { ...statistics, 'snapshot-id': snapshotId } };
+    }
+    case 'remove-statistics':
+    case 'remove-partition-statistics':
+      return { action, snapshotId: parsing(where, () => toLong(raw['snapshot-id'], 'snapshot-id')) };
     default:
       throw new RestError(406, 'UnsupportedOperationException', `${where}: update action ${JSON.stringify(action)} is not supported by this catalog`);
   }

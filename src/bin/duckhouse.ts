@@ -8,7 +8,9 @@ import { dlqCommand } from './dlq-command.js';
 import { sinkCommand } from './sink-command.js';
 import { demoCommand } from './demo-command.js';
 import { produceCommand } from './produce-command.js';
+import { serveCommand } from './serve-command.js';
 import { stackCommand } from './stack-command.js';
+import { tenantCommand } from './tenant-command.js';
 import { workerCommand, workersCommand } from './worker-command.js';
 
 silenceKnownWarnings();
@@ -26,6 +28,8 @@ program.addCommand(sinkCommand());
 program.addCommand(dlqCommand());
 program.addCommand(workerCommand());
 program.addCommand(workersCommand());
+program.addCommand(tenantCommand());
+program.addCommand(serveCommand());
 
 try {
   await program.parseAsync(process.argv);

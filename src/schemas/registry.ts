@@ -42,6 +42,58 @@ function registryMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** Listing and deleting subjects, for tools that remove what a tenant owns (tenants/lifecycle.ts). */
+export interface SubjectAdmin {
+  /** Every subject, soft-deleted ones included (so a deletion cut short can be finished). */
+  listSubjects(): Promise<string[]>;
+  /** Deletes every version of a subject for good (soft, then permanent); false when it did not exist. */
+  deleteSubject(subject: string): Promise<boolean>;
+}
+
+/** Confluent error codes: subject not found, subject already soft-deleted. */
+const SUBJECT_NOT_FOUND = 40401;
+const SUBJECT_SOFT_DELETED = 40404;
+
+/** A SubjectAdmin over the registry's Confluent REST API (the client library has no delete). */
+export function subjectAdmin(options: RegistryOptions): SubjectAdmin {
+  const base = options.url.replace(/\/+$/, '');
+  const call = async (method: 'GET' | 'DELETE', path: string, what: string): Promise<{ status: number; body: unknown }> => {
+    let response: Response;
+    try {
+      response = await fetch(`${base}${path}`, { method, headers: { accept: 'application/vnd.schemaregistry.v1+json, application/json' } });
+    } catch (error) {
+      throw new DuckHouseError('io', `schema registry: cannot ${what}: ${registryMessage(error)}`, { cause: error, retriable: true });
+    }
+    const text = await response.text();
+    let body: unknown = text;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      // not JSON: keep the text for the message
+    }
+    return { status: response.status, body };
+  };
+  const errorCode = (body: unknown): number | undefined => (typeof body === 'object' && body !== null && 'error_code' in body ? Number((body as { error_code: unknown }).error_code) : undefined);
+  const fail = (what: string, status: number, body: unknown): DuckHouseError =>
+    new DuckHouseError('io', `schema registry: cannot ${what}: HTTP ${status} ${typeof body === 'string' ? body.slice(0, 200) : JSON.stringify(body).slice(0, 200)}`, { retriable: status >= 500 });
+  return {
+    async listSubjects() {
+      const { status, body } = await call('GET', '/subjects?deleted=true', 'list subjects');
+      if (status !== 200 || !Array.isArray(body)) throw fail('list subjects', status, body);
+      return body.map(String);
+    },
+    async deleteSubject(subject) {
+      const path = `/subjects/${encodeURIComponent(subject)}`;
+      const soft = await call('DELETE', path, `delete subject ${subject}`);
+      if (soft.status === 404 && errorCode(soft.body) === SUBJECT_NOT_FOUND) return false;
+      if (soft.status !== 200 && !(soft.status === 404 && errorCode(soft.body) === SUBJECT_SOFT_DELETED)) throw fail(`delete subject ${subject}`, soft.status, soft.body);
+      const hard = await call('DELETE', `${path}?permanent=true`, `delete subject ${subject}`);
+      if (hard.status === 200 || (hard.status === 404 && errorCode(hard.body) === SUBJECT_NOT_FOUND)) return true;
+      throw fail(`delete subject ${subject} permanently`, hard.status, hard.body);
+    },
+  };
+}
+
 interface Api {
   Schema: { find(args: { id: number }): Promise<{ data(): { schema: string } }> };
   Subject: {

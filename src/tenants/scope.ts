@@ -80,3 +80,6 @@ export function ownsDuckDBSchema(scope: AccessScope, schema: string): boolean {
   const own = scope.tenant.duckdbSchema;
   return schema === own || schema.startsWith(`${own}.`);
 }
+
+/** The scope of a tenant itself (what its tokens get): for checks made on its behalf, such as deleting what it owns. */
+export const tenantScope = (tenant: Tenant, tokenId = '-'): AccessScope => ({ kind: 'tenant', tokenId, tenant });

@@ -55,6 +55,41 @@ export async function ensureTopic(kafka: Kafka, topic: string, options: TopicOpt
   }
 }
 
+/** Listing and deleting topics, for tools that remove what a tenant owns (tenants/lifecycle.ts). */
+export interface TopicAdmin {
+  listTopics(): Promise<string[]>;
+  /** Deletes the topics that still exist (a missing one is not an error). */
+  deleteTopics(topics: readonly string[]): Promise<void>;
+}
+
+/** A TopicAdmin that connects a kafkajs admin client for each call. */
+export function topicAdmin(kafka: Kafka): TopicAdmin {
+  const withAdmin = async <T>(fn: (admin: ReturnType<Kafka['admin']>) => Promise<T>): Promise<T> => {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      return await fn(admin);
+    } finally {
+      await admin.disconnect();
+    }
+  };
+  return {
+    listTopics: () => withAdmin((admin) => admin.listTopics()),
+    deleteTopics: (topics) => withAdmin(async (admin) => {
+      const existing = new Set(await admin.listTopics());
+      const present = topics.filter((t) => existing.has(t));
+      if (present.length === 0) return;
+      try {
+        await admin.deleteTopics({ topics: present, timeout: 30_000 });
+      } catch (error) {
+        // Deleted meanwhile by someone else: fine. Anything else is an error.
+        const left = new Set(await admin.listTopics());
+        if (present.some((t) => left.has(t))) throw error;
+      }
+    }),
+  };
+}
+
 /** Topic of a table: `<prefix>.<namespace>.<table>` (ARCHITECTURE.md, the flow). */
 export function tableTopic(prefix: string, namespace: string, table: string): string {
   for (const [what, value] of Object.entries({ prefix, namespace, table })) {

@@ -19,7 +19,8 @@ import { PROJECT_ROOT } from '../../src/stack/config.js';
 import type { AccessScope, Tenant } from '../../src/tenants/scope.js';
 import { tenantNames } from '../../src/tenants/scope.js';
 import type { CatalogFixture } from '../integration/catalog-fixtures.js';
-import { catalogFixture } from '../integration/catalog-fixtures.js';
+import { catalogFixture, pgConfig } from '../integration/catalog-fixtures.js';
+import { TenantStore } from '../../src/tenants/tenant-store.js';
 import { endpoints, uniqueName } from '../integration/helpers.js';
 import { expected, makeRows, readWithPyIceberg, sortById, TEST_FIELDS, writeRows } from './pyiceberg.js';
 
@@ -219,6 +220,36 @@ describe('Iceberg REST catalog server', () => {
     for (const [method, route, options, status, type] of cases) {
       assertErrorModel(await call(server, method, route, { token: admin, ...options }), status, type, `${method} ${route} ${options.raw ?? JSON.stringify(options.body)}`);
     }
+  });
+
+  it('tokens from the tenant store: a tenant token works through its prefix; revoked or deleting, it gets 401', async (t) => {
+    const fx = await catalogFixture('sql-s3');
+    const store = new TenantStore({ connection: pgConfig() });
+    const id = `tr${uniqueName('x').replace(/[^a-z0-9]/g, '').slice(-10)}`;
+    const server = await startRestCatalogServer({
+      catalog: fx.catalog,
+      authenticate: (token) => store.authenticate(token),
+      tenantById: (tenantId) => store.getTenant(tenantId),
+    });
+    t.after(async () => {
+      await server.close();
+      await store.deleteTenantRow(id).catch(() => undefined);
+      await store.close();
+      await fx.cleanup();
+    });
+    const tenant = await store.insertTenant({ ...tenantNames(id, 'duckhouse', fx.warehouse), catalogName: fx.catalog.name });
+    await fx.catalog.createNamespace(tenant.namespace);
+    await fx.catalog.createTable({ namespace: tenant.namespace, name: 'events' }, { schema });
+    const { token, tokenId } = await store.issueToken({ tenantId: id });
+    const second = await store.issueToken({ tenantId: id });
+    const config = await call(server, 'GET', '/v1/config', { token });
+    assert.deepEqual((config.body as { overrides: unknown }).overrides, { prefix: id });
+    assert.equal((await call(server, 'GET', `/v1/${id}/namespaces/${id}/tables/events`, { token })).status, 200);
+    await store.revokeToken(tokenId);
+    assertErrorModel(await call(server, 'GET', `/v1/${id}/namespaces/${id}/tables/events`, { token }), 401, 'NotAuthorizedException', 'revoked token');
+    assert.equal((await call(server, 'GET', `/v1/${id}/namespaces/${id}/tables/events`, { token: second.token })).status, 200);
+    await store.markDeleting(id);
+    assertErrorModel(await call(server, 'GET', `/v1/${id}/namespaces`, { token: second.token }), 401, 'NotAuthorizedException', 'tenant being deleted');
   });
 
   it('commits race by compare-and-swap, lists page, and a tenant drop with purge removes only its files', async (t) => {

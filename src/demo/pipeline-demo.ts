@@ -3,13 +3,16 @@
 // Postgres customers table (demo-customers.ts); the sink consumes both topics into the Iceberg tables demo.orders and
 // demo.customers (SQL catalog in Postgres, Parquet on MinIO) with upserts and deletes, publishing commit events; the
 // workers (views, compactor, dbt) refresh the DuckDB views and build the dbt marts; then demo.orders is read back by
-// DuckHouse's own reader and by PyIceberg through the same catalog (the two must agree) and the marts are read.
-// Must never: print credentials (PyIceberg gets them through its environment, not its arguments).
+// DuckHouse's own reader and by PyIceberg through DuckHouse's Iceberg REST catalog (the two must agree), and the
+// marts are read.
+// Must never: print credentials or the one-off token (PyIceberg gets them through its environment, not its arguments).
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
 import { promisify } from 'node:util';
 import type { Catalog } from '../catalog/catalogs/catalog.js';
+import { startRestCatalogServer } from '../catalog/catalogs/rest-server/server.js';
 import { scanRows } from '../catalog/read/scan-table.js';
 import { waitForTable } from '../consumers/catch-up.js';
 import { tableProgress } from '../consumers/offsets.js';
@@ -57,7 +60,7 @@ export interface DemoResult {
   metadataLocation: string;
   /** Rows as DuckHouse's reader sees them (position deletes applied), sorted by order_id. */
   rows: Record<string, unknown>[];
-  /** The same table as PyIceberg reads it through the SQL catalog, as JSON. */
+  /** The same table as PyIceberg reads it through DuckHouse's REST catalog, as JSON. */
   pyiceberg: Record<string, unknown>[];
   /** The dbt run that built the marts. */
   dbt: DbtRunRecord;
@@ -161,26 +164,31 @@ export async function runDemo(endpoints: StackEndpoints, options: DemoOptions): 
     await Promise.all(connections.map((c) => c.quit().catch(() => undefined)));
   }
 
-  // 5. Readers: DuckHouse's scan (DuckDB over the Parquet files, deletes applied) and PyIceberg via the catalog.
+  // 5. Readers: DuckHouse's scan (DuckDB over the Parquet files, deletes applied) and PyIceberg via the REST catalog.
   const table = await options.catalog.loadTable(id);
   const scales = new Map(table.metadata.schemas.at(-1)!.fields.flatMap((f) => (f.type.kind === 'decimal' ? [[f.name, f.type.scale] as const] : [])));
   const rows: Record<string, unknown>[] = [];
   for await (const chunk of scanRows(table)) for (const row of chunk) rows.push(Object.fromEntries(Object.entries(row).map(([k, v]) => [k, plain(k, v, scales)])));
   rows.sort((a, b) => Number(a.order_id) - Number(b.order_id));
-  const { postgres, s3 } = endpoints;
-  const catalogProps = {
-    type: 'sql',
-    uri: `postgresql+psycopg2://${encodeURIComponent(postgres.user)}:${encodeURIComponent(postgres.password)}@${postgres.host}:${postgres.port}/${postgres.database}`,
-    's3.endpoint': s3.endpoint, 's3.access-key-id': s3.accessKeyId, 's3.secret-access-key': s3.secretAccessKey, 's3.region': s3.region,
-  };
+  // PyIceberg attaches through DuckHouse's Iceberg REST catalog (as Trino, Spark and DuckDB would), served here
+  // in-process with a one-off admin token that lives only in memory.
+  const demoToken = randomBytes(24).toString('base64url');
+  const server = await startRestCatalogServer({
+    catalog: options.catalog,
+    authenticate: async (token) => (token === demoToken ? { kind: 'admin', tokenId: 'demo' } : undefined),
+    clientConfig: { 's3.endpoint': endpoints.s3.endpoint, 's3.path-style-access': 'true', 's3.region': endpoints.s3.region },
+  });
+  const catalogProps = { type: 'rest', uri: server.url, token: demoToken, 's3.access-key-id': endpoints.s3.accessKeyId, 's3.secret-access-key': endpoints.s3.secretAccessKey };
   let pyiceberg: Record<string, unknown>[];
   try {
     const { stdout } = await promisify(execFile)(endpoints.python.python, ['-c', PYICEBERG_SCRIPT, options.catalogName, 'demo.orders'], { env: { ...process.env, DUCKHOUSE_DEMO_CATALOG: JSON.stringify(catalogProps) } });
     pyiceberg = JSON.parse(stdout) as Record<string, unknown>[];
   } catch (error) {
     throw new DuckHouseError('internal', `PyIceberg could not read demo.orders: ${((error as { stderr?: string }).stderr ?? String(error)).slice(-1500)}`, { cause: error });
+  } finally {
+    await server.close();
   }
-  report(`readers: DuckHouse reads ${rows.length} rows, PyIceberg reads ${pyiceberg.length} rows through catalog "${options.catalogName}"${JSON.stringify(rows) === JSON.stringify(pyiceberg) ? ' — the same rows' : ' — THEY DIFFER'}`);
+  report(`readers: DuckHouse reads ${rows.length} rows, PyIceberg reads ${pyiceberg.length} rows through the Iceberg REST catalog at ${server.url}${JSON.stringify(rows) === JSON.stringify(pyiceberg) ? ' — the same rows' : ' — THEY DIFFER'}`);
   const progress = tableProgress(table.metadata);
   const marts = await readMarts(options.databaseFile);
   return {

@@ -1,4 +1,4 @@
-// The contract every stack component (Kafka, registry, Redis, Postgres, MinIO, Python venv) fulfils, so the
+// The contract every stack component (Kafka, registry, Redis, Postgres, MinIO, Python venv, Trino) fulfils, so the
 // orchestrator in stack.ts can install, start, probe and stop them uniformly.
 // Components never print: they report through `ctx.progress` and throw StackError.
 import { existsSync } from 'node:fs';
@@ -6,7 +6,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { PortName, StackConfig } from './config.js';
 
-export type ComponentName = 'postgres' | 'redis' | 'minio' | 'kafka' | 'registry' | 'python';
+export type ComponentName = 'postgres' | 'redis' | 'minio' | 'kafka' | 'registry' | 'python' | 'trino';
 
 export interface ComponentContext {
   config: StackConfig;
@@ -38,6 +38,11 @@ export interface Component {
   ports: PortName[];
   /** Components that must be ready before this one starts. */
   dependsOn: ComponentName[];
+  /**
+   * Big or slow, and needed only by some tests: a plain `stack up` neither installs nor starts it; `stack up --with
+   * <name>` (or DUCKHOUSE_STACK_WITH, or naming it) does. `stack down` stops it like any other.
+   */
+  optional?: boolean;
   /** A key that changes when the installed bits must change (version, pinned requirements). */
   installKey(config: StackConfig): string;
   /** Installs into `dir` (an empty folder under the cache). */

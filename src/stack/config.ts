@@ -24,6 +24,7 @@ export const PORT_SETTINGS = {
   postgres: { env: 'DUCKHOUSE_POSTGRES_PORT', default: 15432 },
   minio: { env: 'DUCKHOUSE_MINIO_PORT', default: 19000 },
   minioConsole: { env: 'DUCKHOUSE_MINIO_CONSOLE_PORT', default: 19001 },
+  trino: { env: 'DUCKHOUSE_TRINO_PORT', default: 18080 },
 } as const;
 export type PortName = keyof typeof PORT_SETTINGS;
 
@@ -61,6 +62,8 @@ export interface StackConfig {
   startTimeoutSeconds: number;
   /** The Java runtime for Kafka and the registry. */
   javaBin: string;
+  /** DUCKHOUSE_TRINO_JAVA (a `java` binary or a JDK folder) when set; else Trino finds a JDK 24+ itself. */
+  trinoJava: string | undefined;
 }
 
 export function stackPaths(stackDir: string): StackPaths {
@@ -108,6 +111,7 @@ export function loadStackConfig(env: NodeJS.ProcessEnv = process.env): StackConf
     credentials,
     startTimeoutSeconds: timeout.success ? timeout.data : 180,
     javaBin: env.DUCKHOUSE_JAVA ?? (env.JAVA_HOME ? path.join(env.JAVA_HOME, 'bin', 'java') : 'java'),
+    trinoJava: env.DUCKHOUSE_TRINO_JAVA || undefined,
   };
 }
 
@@ -127,6 +131,8 @@ export interface StackEndpoints {
     consoleUrl: string;
   };
   python: { venv: string; python: string; dbt: string };
+  /** Where Trino answers once `stack up --with trino` started it (optional: a plain `stack up` does not). */
+  trino: { url: string };
   logDir: string;
 }
 
@@ -155,6 +161,7 @@ export function endpointsFor(config: StackConfig, venvDir: string): StackEndpoin
       consoleUrl: `http://${LOOPBACK}:${ports.minioConsole}`,
     },
     python: { venv: venvDir, python: path.join(venvDir, 'bin', 'python'), dbt: path.join(venvDir, 'bin', 'dbt') },
+    trino: { url: `http://${LOOPBACK}:${ports.trino}` },
     logDir: config.paths.logDir,
   };
 }

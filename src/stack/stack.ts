@@ -1,7 +1,8 @@
 // The stack orchestrator behind `duckhouse stack up|down|status|logs`: installs every component into the cache (in
 // parallel, heartbeat on long steps), starts the services in dependency order on their loopback ports, waits until
 // each really answers, writes the generated stack.json, and stops everything (process groups, then strays).
-// One stack command at a time per stack folder (a lock file); status and logs never take the lock.
+// Optional components (Trino) join only when asked for (`with`, or by name). One stack command at a time per stack
+// folder (a lock file); status and logs never take the lock.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
@@ -23,6 +24,7 @@ import { postgres } from './components/postgres.js';
 import { python } from './components/python.js';
 import { redis } from './components/redis.js';
 import { registry } from './components/registry.js';
+import { trino } from './components/trino.js';
 import { PORT_SETTINGS, type StackConfig, endpointsFor, writeEndpoints } from './config.js';
 import {
   findProcessesMentioning,
@@ -36,8 +38,8 @@ import {
 } from './process.js';
 import { indent, isPortFree } from './tools.js';
 
-/** Every component, in start order (dependencies first). */
-export const COMPONENTS: readonly Component[] = [postgres, redis, minio, kafka, registry, python];
+/** Every component, in start order (dependencies first); the optional ones last. */
+export const COMPONENTS: readonly Component[] = [postgres, redis, minio, kafka, registry, python, trino];
 
 export type Reporter = (line: string) => void;
 
@@ -193,12 +195,15 @@ async function startOne(config: StackConfig, component: Component, report: Repor
 }
 
 export interface UpOptions {
+  /** Only these (and what they need), optional ones included when named. Default: every non-optional component. */
   only?: ComponentName[];
+  /** Optional components to add (`stack up --with trino`). */
+  with?: ComponentName[];
 }
 
 /** Installs what is missing and starts every component; throws one error listing each component that failed. */
 export async function stackUp(config: StackConfig, report: Reporter, options: UpOptions = {}): Promise<void> {
-  const wanted = selectWithDependencies(options.only);
+  const wanted = selectWithDependencies(options.only, options.with);
   await withLock(config, report, async () => {
     const began = Date.now();
     for (const dir of [config.paths.cacheDir, config.paths.dataDir, config.paths.logDir, config.paths.pidDir]) {
@@ -237,34 +242,45 @@ export async function stackUp(config: StackConfig, report: Reporter, options: Up
   });
 }
 
-function selectWithDependencies(only: ComponentName[] | undefined): Component[] {
-  if (!only || only.length === 0) return [...COMPONENTS];
+export function selectWithDependencies(only: ComponentName[] | undefined, extra: ComponentName[] = []): Component[] {
+  const base = only && only.length > 0 ? only : COMPONENTS.filter((c) => !c.optional).map((c) => c.name);
   const names = new Set<ComponentName>();
   const add = (name: ComponentName): void => {
     if (names.has(name)) return;
     names.add(name);
     componentByName(name).dependsOn.forEach(add);
   };
-  only.forEach(add);
+  [...base, ...extra].forEach(add);
   return COMPONENTS.filter((c) => names.has(c.name));
 }
 
 export interface DownOptions {
   /** Also delete service data (Kafka logs, Postgres cluster, MinIO objects) and stack.json; installs stay cached. */
   purge?: boolean;
+  /** Stop only these (`stack down trino`): no stray sweep; `purge` deletes only their data. */
+  only?: ComponentName[];
 }
 
 /** Stops every service (clean signal, then SIGKILL), then any stray process that still mentions the stack folder. */
 export async function stackDown(config: StackConfig, report: Reporter, options: DownOptions = {}): Promise<void> {
+  const only = options.only && options.only.length > 0 ? new Set(options.only) : undefined;
   await withLock(config, report, async () => {
     for (const component of [...COMPONENTS].reverse()) {
-      if (!component.launch) continue;
+      if (!component.launch || (only && !only.has(component.name))) continue;
       const pidFile = pidFileOf(config, component);
       const record = await readPidRecord(pidFile);
       if (!record) continue;
       const outcome = await stopProcess(record, component.stopSignal, 30_000);
       await removePidFile(pidFile);
       if (outcome !== 'not-running') report(`${component.name.padEnd(8)} ${outcome === 'killed' ? 'did not stop in 30s; killed' : 'stopped'}`);
+    }
+    if (only) {
+      if (options.purge) {
+        for (const name of only) await rm(path.join(config.paths.dataDir, name), { recursive: true, force: true });
+        report(`purged the data of ${[...only].join(', ')}`);
+      }
+      report(`${[...only].join(', ')} down`);
+      return;
     }
     const strays = findProcessesMentioning(config.paths.stackDir);
     for (const pid of strays) {
@@ -296,7 +312,8 @@ export async function stackRestart(config: StackConfig, report: Reporter, name: 
   await stackUp(config, report, { only: [name] });
 }
 
-export type ComponentState = 'up' | 'starting' | 'down' | 'stopped' | 'not installed' | 'installed';
+/** `not started`: an optional component that is not running (not a failure: it starts only when asked for). */
+export type ComponentState = 'up' | 'starting' | 'down' | 'stopped' | 'not installed' | 'installed' | 'not started';
 
 export interface ComponentStatus {
   name: ComponentName;
@@ -309,7 +326,7 @@ export interface ComponentStatus {
   logTail?: string;
 }
 
-/** The state of each component: up (answers), starting, down (its process died), stopped, or not installed. */
+/** The state of each component: up (answers), starting, down (its process died), stopped, not installed, not started. */
 export async function stackStatus(config: StackConfig): Promise<ComponentStatus[]> {
   return Promise.all(
     COMPONENTS.map(async (component): Promise<ComponentStatus> => {
@@ -320,10 +337,10 @@ export async function stackStatus(config: StackConfig): Promise<ComponentStatus[
         ports: component.ports.map((p) => `127.0.0.1:${config.ports[p]}`),
         logFile: component.launch ? ctx.logFile : ctx.installLogFile,
       };
-      if (!isInstalled(config, component)) return { ...base, state: 'not installed' };
+      if (!isInstalled(config, component)) return { ...base, state: component.optional ? 'not started' : 'not installed' };
       if (!component.launch) return { ...base, state: (await component.ready(ctx, installDir(config, component))) ? 'installed' : 'not installed' };
       const record = await readPidRecord(pidFileOf(config, component));
-      if (!record) return { ...base, state: 'stopped' };
+      if (!record) return { ...base, state: component.optional ? 'not started' : 'stopped' };
       if (!isRunning(record)) return { ...base, state: 'down', pid: record.pid, logTail: tailFile(ctx.logFile, 8) };
       const ready = await component.ready(ctx, installDir(config, component));
       return { ...base, state: ready ? 'up' : 'starting', pid: record.pid };

@@ -21,3 +21,18 @@ export function quoteIdent(name: string): string {
 export function quoteLiteral(value: string): string {
   return `'${value.replaceAll("'", "''")}'`;
 }
+
+/**
+ * Runs statements in one DuckDB transaction; on failure rolls back and throws what `describe` makes of the error
+ * (the error itself when it returns undefined).
+ */
+export async function runInTransaction(connection: DuckDBConnection, statements: readonly string[], describe: (error: unknown) => Error | undefined = () => undefined): Promise<void> {
+  await connection.run('BEGIN TRANSACTION');
+  try {
+    for (const sql of statements) await connection.run(sql);
+    await connection.run('COMMIT');
+  } catch (error) {
+    await connection.run('ROLLBACK').catch(() => undefined);
+    throw describe(error) ?? error;
+  }
+}

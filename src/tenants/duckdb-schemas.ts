@@ -10,7 +10,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { withDuckDBFile } from '../compactor/duckdb-file.js';
 import { cacheDirOf, FileCache } from '../compactor/views/file-cache.js';
 import { deleteTableSql, initMeta, readFiles, readOtherLocalPaths, readTables } from '../compactor/views/meta-store.js';
-import { openDuckDB, quoteIdent, quoteLiteral } from '../shared/duckdb.js';
+import { openDuckDB, quoteIdent, quoteLiteral, runInTransaction } from '../shared/duckdb.js';
 import { DuckHouseError } from '../shared/errors.js';
 import type { Tenant } from './scope.js';
 import { ownsDuckDBSchema, ownsNamespace, tenantScope } from './scope.js';
@@ -48,16 +48,8 @@ async function withDatabase<T>(file: string, options: DuckDBFileOptions, fn: (co
   }, { ...(options.lockWaitMs === undefined ? {} : { waitMs: options.lockWaitMs }), ...(options.onWait ? { onWait: options.onWait } : {}) });
 }
 
-async function transaction(connection: DuckDBConnection, statements: readonly string[]): Promise<void> {
-  await connection.run('BEGIN TRANSACTION');
-  try {
-    for (const sql of statements) await connection.run(sql);
-    await connection.run('COMMIT');
-  } catch (error) {
-    await connection.run('ROLLBACK').catch(() => undefined);
-    throw new DuckHouseError('internal', `changing the DuckDB views file: ${(error as Error).message}`, { cause: error });
-  }
-}
+const transaction = (connection: DuckDBConnection, statements: readonly string[]): Promise<void> =>
+  runInTransaction(connection, statements, (error) => new DuckHouseError('internal', `changing the DuckDB views file: ${(error as Error).message}`, { cause: error }));
 
 /** The DuckDB schemas of the database whose name is `schema` or starts with `schema.` (exact case). */
 async function schemasOf(connection: DuckDBConnection, schema: string): Promise<string[]> {

@@ -8,6 +8,7 @@
 // only), or authenticate a revoked token, an unknown one, or one of a tenant being deleted (beyond the cache time).
 import pg from 'pg';
 import { DuckHouseError, FileExistsError, NotFoundError } from '../shared/errors.js';
+import { withAdvisoryLock } from '../shared/postgres.js';
 import type { AccessScope, Tenant } from './scope.js';
 import { validateTenantId } from './scope.js';
 import { generateToken, hashSecret, parseToken, secretMatches } from './tokens.js';
@@ -145,16 +146,9 @@ export class TenantStore {
 
   /** Creates the two tables when missing (once per store; concurrent starts serialised by an advisory lock). */
   init(): Promise<void> {
-    this.ready ??= (async () => {
-      const client = await this.pool.connect();
-      try {
-        await client.query('SELECT pg_advisory_lock(hashtext($1))', [INIT_LOCK]);
-        await client.query(SCHEMA_SQL);
-      } finally {
-        await client.query('SELECT pg_advisory_unlock(hashtext($1))', [INIT_LOCK]).catch(() => undefined);
-        client.release();
-      }
-    })();
+    this.ready ??= withAdvisoryLock(this.pool, INIT_LOCK, async (client) => {
+      await client.query(SCHEMA_SQL);
+    });
     this.ready.catch(() => {
       this.ready = undefined;
     });

@@ -4,6 +4,7 @@
 // Must never: build SQL by string concatenation of names (always parameters), or delete files on drop without purge.
 import pg from 'pg';
 import { FileExistsError, NotFoundError } from '../../shared/errors.js';
+import { withAdvisoryLock, withTransaction } from '../../shared/postgres.js';
 import type { FileIO } from '../io/file-io.js';
 import type { TableRequirement, TableUpdate } from '../spec/table-update.js';
 import { purgeTableFiles } from '../read/reachable-files.js';
@@ -70,16 +71,11 @@ export class SqlCatalog implements Catalog {
   private init(): Promise<boolean> {
     this.ready ??= (async () => {
       // Two catalogs starting at once may both try CREATE TABLE: an advisory lock serialises them.
-      const client = await this.pool.connect();
-      try {
-        await client.query('SELECT pg_advisory_lock(hashtext($1))', ['duckhouse-iceberg-catalog-init']);
+      return withAdvisoryLock(this.pool, 'duckhouse-iceberg-catalog-init', async (client) => {
         await client.query(SCHEMA_SQL);
         const cols = await client.query("SELECT 1 FROM information_schema.columns WHERE table_name = 'iceberg_tables' AND column_name = 'iceberg_type'");
         return (cols.rowCount ?? 0) > 0;
-      } finally {
-        await client.query('SELECT pg_advisory_unlock(hashtext($1))', ['duckhouse-iceberg-catalog-init']).catch(() => undefined);
-        client.release();
-      }
+      });
     })();
     this.ready.catch(() => {
       this.ready = undefined;
@@ -96,19 +92,15 @@ export class SqlCatalog implements Catalog {
     validateNamespace(namespace);
     if (await this.namespaceExists(namespace)) throw new FileExistsError(`namespace ${formatNamespace(namespace)} already exists`);
     const rows = Object.entries({ exists: 'true', ...properties });
-    const client = await this.pool.connect();
     try {
-      await client.query('BEGIN');
-      for (const [key, value] of rows) {
-        await client.query('INSERT INTO iceberg_namespace_properties (catalog_name, namespace, property_key, property_value) VALUES ($1, $2, $3, $4)', [this.name, formatNamespace(namespace), key, value]);
-      }
-      await client.query('COMMIT');
+      await withTransaction(this.pool, async (client) => {
+        for (const [key, value] of rows) {
+          await client.query('INSERT INTO iceberg_namespace_properties (catalog_name, namespace, property_key, property_value) VALUES ($1, $2, $3, $4)', [this.name, formatNamespace(namespace), key, value]);
+        }
+      });
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
       if ((error as { code?: string }).code === UNIQUE_VIOLATION) throw new FileExistsError(`namespace ${formatNamespace(namespace)} already exists`, { cause: error });
       throw error;
-    } finally {
-      client.release();
     }
   }
 
@@ -149,9 +141,7 @@ export class SqlCatalog implements Catalog {
   async updateNamespaceProperties(namespace: Namespace, removals: readonly string[], updates: Readonly<Record<string, string>>): Promise<NamespacePropertiesChange> {
     const change = planNamespacePropertiesChange(await this.loadNamespaceProperties(namespace), removals, updates);
     const ns = formatNamespace(namespace);
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    await withTransaction(this.pool, async (client) => {
       for (const key of change.removed) {
         await client.query('DELETE FROM iceberg_namespace_properties WHERE catalog_name = $1 AND namespace = $2 AND property_key = $3', [this.name, ns, key]);
       }
@@ -162,13 +152,7 @@ export class SqlCatalog implements Catalog {
           [this.name, ns, key, value],
         );
       }
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
     return change;
   }
 

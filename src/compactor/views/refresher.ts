@@ -19,7 +19,7 @@ import { formatIdentifier, tablesUnder } from '../../catalog/catalogs/catalog.js
 import type { Snapshot } from '../../catalog/spec/snapshot.js';
 import { Summary } from '../../catalog/spec/snapshot.js';
 import { ancestorsOf, currentSchema } from '../../catalog/spec/table-metadata.js';
-import { openDuckDB } from '../../shared/duckdb.js';
+import { openDuckDB, runInTransaction } from '../../shared/duckdb.js';
 import { DuckHouseError, NotFoundError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import { withDuckDBFile } from '../duckdb-file.js';
@@ -159,17 +159,12 @@ export class ViewRefresher {
     }, { ...(this.lockWaitMs === undefined ? {} : { waitMs: this.lockWaitMs }), onWait: () => this.logger.info({ file: this.databaseFile }, 'waiting for the DuckDB file lock (a dbt run or another refresh)') });
   }
 
-  private async transaction(connection: DuckDBConnection, tableName: string, statements: readonly string[]): Promise<void> {
-    await connection.run('BEGIN TRANSACTION');
-    try {
-      for (const sql of statements) await connection.run(sql);
-      await connection.run('COMMIT');
-    } catch (error) {
-      await connection.run('ROLLBACK').catch(() => undefined);
-      if (error instanceof DuckHouseError) throw error;
-      throw new DuckHouseError('internal', `writing the DuckDB views of ${tableName}: ${(error as Error).message}`, { cause: error, context: { table: tableName } });
-    }
+  private transaction(connection: DuckDBConnection, tableName: string, statements: readonly string[]): Promise<void> {
+    return runInTransaction(connection, statements, (error) => (error instanceof DuckHouseError
+      ? error
+      : new DuckHouseError('internal', `writing the DuckDB views of ${tableName}: ${(error as Error).message}`, { cause: error, context: { table: tableName } })));
   }
+
 
   private async update(connection: DuckDBConnection, table: Table, names: ViewNames, progress: RefreshProgress): Promise<Omit<RefreshResult, 'durationMs'>> {
     const { metadata } = table;

@@ -226,10 +226,21 @@ export async function deleteTenant(deps: DeleteTenantDeps, id: string, options: 
     }
   }
 
+  // Tables of this catalog outside the tenant's namespaces whose location lies under its prefix (an admin may put one
+  // there) keep their folders: the sweep below must not take their files.
+  const keep: string[] = [];
+  for (const other of await tablesUnder(catalog)) {
+    if (ownsNamespace(scope, other.namespace)) continue;
+    const location = await catalog.loadTable(other).then((t) => t.metadata.location, () => undefined);
+    if (location !== undefined && ownsLocation(scope, `${location}/`)) {
+      keep.push(`${location}/`);
+      say(progress, `  keeping ${location}/: it belongs to table ${formatIdentifier(other)}, outside tenant ${id}`);
+    }
+  }
   say(progress, `deleting the files left under ${tenant.warehousePrefix}`);
   let batch: string[] = [];
   for await (const file of io.list(tenant.warehousePrefix)) {
-    if (!ownsLocation(scope, file.location)) continue;
+    if (!ownsLocation(scope, file.location) || keep.some((folder) => file.location.startsWith(folder))) continue;
     batch.push(file.location);
     if (batch.length >= 1000) {
       await io.deleteMany(batch);

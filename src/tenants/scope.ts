@@ -36,6 +36,8 @@ export interface Tenant {
   /** The DuckDB schema of the tenant's views (`id`; nested namespaces are `id.sub`). */
   readonly duckdbSchema: string;
   readonly createdAt: Date;
+  /** The catalog (SQL catalog name) the tenant was created in; its tokens are good for that catalog only. */
+  readonly catalogName?: string;
 }
 
 /** The names a new tenant gets under a DuckHouse topic prefix and warehouse. */

@@ -285,7 +285,7 @@ export class TenantStore {
       scope = { kind: 'admin', tokenId: row.token_id };
     } else {
       if (row.state !== 'active') return undefined;
-      const { state: _state, description: _description, catalogName: _catalog, ...tenant } = tenantOf(row);
+      const { state: _state, description: _description, ...tenant } = tenantOf(row);
       scope = { kind: 'tenant', tokenId: row.token_id, tenant };
     }
     // A revocation in this process while the lookup ran may have made the row stale: then do not cache it.

@@ -175,6 +175,9 @@ describe('tenants', () => {
     assert.deepEqual(plan?.topics, [tableTopic(prefix, idA, 'orders')]);
     assert.deepEqual(plan?.subjects, [keySubject(tableTopic(prefix, idA, 'orders')), valueSubject(tableTopic(prefix, idA, 'orders'))]);
 
+    // A table outside A's namespaces that an admin placed under A's prefix keeps its files through A's delete.
+    const squatter = await fx.catalog.createTable({ namespace: [plain], name: 'squatter' }, { schema, location: `${a.tenant.warehousePrefix}squatter` });
+
     // Delete A.
     const before = { b: await filesUnder(fx.catalog, b.tenant.warehousePrefix), plain: await filesUnder(fx.catalog, `${fx.warehouse}/${plain}/`) };
     assert.ok(before.b.length > 0 && before.plain.length > 0);
@@ -194,7 +197,8 @@ describe('tenants', () => {
     assert.equal(await new TenantStore({ pool }).authenticate(a.token), undefined);
     assert.equal(await fx.catalog.namespaceExists([idA]), false);
     assert.equal(await fx.catalog.namespaceExists([idA, 'sub']), false);
-    assert.deepEqual(await filesUnder(fx.catalog, a.tenant.warehousePrefix), []);
+    assert.deepEqual(await filesUnder(fx.catalog, a.tenant.warehousePrefix), [squatter.metadataLocation]);
+    assert.ok(steps.some((m) => m.includes(`keeping ${squatter.metadata.location}/`)), steps.join('\n'));
     assert.deepEqual((await schemasIn(duckdbFile)).filter((s) => s === idA || s.startsWith(`${idA}.`)), []);
     assert.deepEqual(await viewTablesIn(duckdbFile), [`${idB}.orders`, `${plain}.orders`].sort());
     await eventually(async () => !(await topics.listTopics()).includes(tableTopic(prefix, idA, 'orders')), `topic of ${idA} is gone`);

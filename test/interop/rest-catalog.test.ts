@@ -12,6 +12,7 @@ import { startRestCatalogServer } from '../../src/catalog/catalogs/rest-server/s
 import type { RestCatalogServer } from '../../src/catalog/catalogs/rest-server/server.js';
 import { buildSchema } from '../../src/catalog/spec/schema.js';
 import { commitAction } from '../../src/catalog/transaction/action.js';
+import { expireSnapshots } from '../../src/catalog/transaction/expire-snapshots.js';
 import { fastAppend } from '../../src/catalog/transaction/fast-append.js';
 import { rowDelta } from '../../src/catalog/transaction/row-delta.js';
 import { writePositionDeletes } from '../../src/catalog/writer/table-writer.js';
@@ -187,6 +188,18 @@ describe('Iceberg REST catalog server', () => {
       await call(server, 'POST', `/v1/${a.id}/namespaces/${a.id}/register`, { token: tokenA, body: { name: 'copy', 'metadata-location': `${b.warehousePrefix}orders/metadata/00000-x.metadata.json` } }),
       403, 'ForbiddenException', 'register a B metadata file',
     );
+    // Paths that would make DuckHouse write, expire or purge into B's prefix: forbidden.
+    const aRoute = `/v1/${a.id}/namespaces/${a.id}/tables/orders`;
+    const aTable = (await call(server, 'GET', aRoute, { token: tokenA })).body as { metadata: { 'current-snapshot-id': number } };
+    assert.equal(aTable.metadata['current-snapshot-id'], -1);
+    assertErrorModel(await call(server, 'POST', aRoute, { token: tokenA, body: { requirements: [], updates: [{ action: 'set-properties', updates: { 'write.data.path': `${b.warehousePrefix}orders/data` } }] } }), 403, 'ForbiddenException', 'write.data.path into B');
+    assertErrorModel(await call(server, 'POST', aRoute, { token: tokenA, body: { requirements: [], updates: [{ action: 'set-location', location: b.warehousePrefix }] } }), 403, 'ForbiddenException', 'set-location into B');
+    assertErrorModel(await call(server, 'POST', aRoute, { token: tokenA, body: { requirements: [], updates: [{ action: 'set-location', location: a.warehousePrefix }] } }), 403, 'ForbiddenException', 'set-location to the whole A prefix');
+    assertErrorModel(await call(server, 'POST', aRoute, { token: tokenA, body: { requirements: [], updates: [{ action: 'set-statistics', statistics: { 'snapshot-id': 1, 'statistics-path': `${b.warehousePrefix}orders/metadata/x.stats`, 'file-size-in-bytes': 1, 'file-footer-size-in-bytes': 1, 'blob-metadata': [] } }] } }), 403, 'ForbiddenException', 'statistics file in B');
+    assertErrorModel(
+      await call(server, 'POST', `/v1/${a.id}/namespaces/${a.id}/tables`, { token: tokenA, body: { name: 'wide', location: a.warehousePrefix, schema: { type: 'struct', 'schema-id': 0, fields: [{ id: 1, name: 'id', type: 'long', required: true }] } } }),
+      403, 'ForbiddenException', 'a table at the whole A prefix',
+    );
     // B's table is untouched, and an admin can act in a tenant's prefix.
     const bTable = await call(server, 'GET', `/v1/${b.id}/namespaces/${b.id}/tables/orders`, { token: admin });
     assert.equal(bTable.status, 200);
@@ -216,6 +229,8 @@ describe('Iceberg REST catalog server', () => {
       ['GET', `/v1/namespaces/missing${ns}`, {}, 404, 'NoSuchNamespaceException'],
       ['DELETE', `/v1/namespaces/${ns}`, {}, 409, 'NamespaceNotEmptyException'],
       ['GET', `/v1/namespaces/${ns}/views`, {}, 404, 'NotFoundException'],
+      ['POST', '/v1/namespaces', { body: { namespace: ['a\u001fb'] } }, 400, 'BadRequestException'],
+      ['POST', `/v1/namespaces/${ns}/properties`, { body: { removals: ['k'], updates: { k: 'v' } } }, 422, 'UnprocessableEntityException'],
     ];
     for (const [method, route, options, status, type] of cases) {
       assertErrorModel(await call(server, method, route, { token: admin, ...options }), status, type, `${method} ${route} ${options.raw ?? JSON.stringify(options.body)}`);
@@ -252,6 +267,28 @@ describe('Iceberg REST catalog server', () => {
     assertErrorModel(await call(server, 'GET', `/v1/${id}/namespaces`, { token: second.token }), 401, 'NotAuthorizedException', 'tenant being deleted');
   });
 
+  it("expiring a table whose metadata names another table's file (an admin may write any path) keeps that file", async (t) => {
+    const { fx, server, admin, tenants } = await setup(t);
+    const { a, b } = tenants;
+    const victim = await fx.catalog.loadTable({ namespace: b.namespace, name: 'orders' });
+    const id = { namespace: a.namespace, name: 'orders' };
+    let table = await fx.catalog.loadTable(id);
+    table = (await commitAction(fx.catalog, id, fastAppend(await writeRows(table, makeRows(0, 10))))).table;
+    const first = table.metadata.currentSnapshotId!;
+    // The snapshot id as a raw JSON number: all 64 bits.
+    const stats = `{"snapshot-id": ${first}, "statistics-path": ${JSON.stringify(victim.metadataLocation)}, "file-size-in-bytes": 1, "file-footer-size-in-bytes": 1, "blob-metadata": []}`;
+    const set = await call(server, 'POST', `/v1/namespaces/${a.id}/tables/orders`, { token: admin, raw: `{"requirements": [], "updates": [{"action": "set-statistics", "statistics": ${stats}}]}` });
+    assert.equal(set.status, 200, JSON.stringify(set.body));
+    table = await fx.catalog.loadTable(id);
+    table = (await commitAction(fx.catalog, id, fastAppend(await writeRows(table, makeRows(10, 20))))).table;
+    const expiry = expireSnapshots({ snapshotIds: [first] });
+    await commitAction(fx.catalog, id, expiry);
+    assert.deepEqual(expiry.result.expiredSnapshotIds, [first]);
+    assert.equal(expiry.result.keptOutsideLocation, 1);
+    assert.equal(await fx.catalog.io.exists(victim.metadataLocation), true, "B's metadata file was deleted");
+    assert.equal((await fx.catalog.loadTable({ namespace: b.namespace, name: 'orders' })).metadataLocation, victim.metadataLocation);
+  });
+
   it('commits race by compare-and-swap, lists page, and a tenant drop with purge removes only its files', async (t) => {
     const { fx, server, tenants } = await setup(t);
     const { a, tokenA } = tenants;
@@ -274,7 +311,8 @@ describe('Iceberg REST catalog server', () => {
     assert.deepEqual((page2.body as { identifiers: { name: string }[] }).identifiers.map((i) => i.name), ['t2', 't3']);
 
     const table = await fx.catalog.loadTable({ namespace: a.namespace, name: 't1' });
-    const dropped = await call(server, 'DELETE', `/v1/${a.id}/namespaces/${a.id}/tables/t1?purgeRequested=true`, { token: tokenA });
+    // PyIceberg sends purgeRequested=True (capitalised).
+    const dropped = await call(server, 'DELETE', `/v1/${a.id}/namespaces/${a.id}/tables/t1?purgeRequested=True`, { token: tokenA });
     assert.equal(dropped.status, 204);
     assert.equal(await fx.catalog.io.exists(table.metadataLocation), false);
     assert.equal(await fx.catalog.tableExists({ namespace: tenants.b.namespace, name: 'orders' }), true);

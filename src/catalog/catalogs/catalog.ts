@@ -77,7 +77,8 @@ export interface Catalog {
 
 // ---- identifiers ----
 
-const PART = /^[^\s./\\][^./\\]*$/;
+// eslint-disable-next-line no-control-regex -- control characters are exactly what the pattern refuses
+const PART = /^[^\s./\\\u0000-\u001f][^./\\\u0000-\u001f]*$/;
 
 export function tableIdentifier(text: string): TableIdentifier {
   const parts = text.split('.');
@@ -91,7 +92,7 @@ export function tableIdentifier(text: string): TableIdentifier {
 export function validateNamespace(namespace: Namespace): void {
   if (namespace.length === 0) throw new DuckHouseError('config', 'a namespace needs at least one level');
   for (const part of namespace) {
-    if (!PART.test(part) || part.length > 255) throw new DuckHouseError('config', `namespace level "${part}" is not valid: use 1-255 characters without ".", "/", "\\" or leading spaces`);
+    if (!PART.test(part) || part.length > 255) throw new DuckHouseError('config', `namespace level "${part}" is not valid: use 1-255 characters without ".", "/", "\\", control characters or leading spaces`);
   }
 }
 

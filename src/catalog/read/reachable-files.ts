@@ -53,10 +53,15 @@ export async function allKnownFiles(table: Table): Promise<Set<string>> {
   ]);
 }
 
-/** Deletes every file the table references (drop with purge), or those `within` accepts. Missing files are fine. */
+/**
+ * Deletes the files the table references (drop with purge) that lie below its own location and that `within`
+ * accepts: metadata may name any path, and dropping one table must never delete another's files. Missing files are
+ * fine. Returns how many were deleted.
+ */
 export async function purgeTableFiles(table: Table, options: { within?: (location: string) => boolean } = {}): Promise<number> {
   const within = options.within ?? (() => true);
-  const files = [...(await allKnownFiles(table))].filter(within);
+  const inside = `${table.metadata.location}/`;
+  const files = [...(await allKnownFiles(table))].filter((f) => within(f) && f.startsWith(inside) && !f.slice(inside.length).split('/').includes('..'));
   await table.io.deleteMany(files);
   return files.length;
 }

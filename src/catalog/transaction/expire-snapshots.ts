@@ -23,11 +23,13 @@ export interface ExpireSnapshotsOptions {
 export interface ExpireSnapshotsResult {
   expiredSnapshotIds: bigint[];
   deletedFiles: { manifestLists: number; manifests: number; contentFiles: number };
+  /** Unreferenced files outside the table's location, kept: another table's (or tenant's) files are never deleted. */
+  keptOutsideLocation: number;
 }
 
 export class ExpireSnapshots implements TableAction {
   readonly name = 'expire-snapshots';
-  result: ExpireSnapshotsResult = { expiredSnapshotIds: [], deletedFiles: { manifestLists: 0, manifests: 0, contentFiles: 0 } };
+  result: ExpireSnapshotsResult = { expiredSnapshotIds: [], deletedFiles: { manifestLists: 0, manifests: 0, contentFiles: 0 }, keptOutsideLocation: 0 };
   private expired: Snapshot[] = [];
 
   constructor(private readonly options: ExpireSnapshotsOptions = {}) {}
@@ -68,16 +70,26 @@ export class ExpireSnapshots implements TableAction {
 
   async committed(result: Table, base: Table): Promise<void> {
     const expiredIds = this.expired.map((s) => s.snapshotId);
-    this.result = { expiredSnapshotIds: expiredIds, deletedFiles: { manifestLists: 0, manifests: 0, contentFiles: 0 } };
+    this.result = { expiredSnapshotIds: expiredIds, deletedFiles: { manifestLists: 0, manifests: 0, contentFiles: 0 }, keptOutsideLocation: 0 };
     if (this.expired.length === 0 || this.options.deleteFiles === false) return;
     const before = await reachableFiles(base, this.expired);
     const after = await reachableFiles(result, result.metadata.snapshots);
-    const gone = (files: Set<string>, kept: Set<string>): string[] => [...files].filter((f) => !kept.has(f));
+    // Only files below the table's own location are deleted: metadata may name any path (a REST client wrote it), and
+    // expiring one table must never delete another's files. Files elsewhere are left, and counted.
+    const inside = `${result.metadata.location}/`;
+    let outside = 0;
+    const gone = (files: Set<string>, kept: Set<string>): string[] => [...files].filter((f) => {
+      if (kept.has(f)) return false;
+      if (f.startsWith(inside) && !f.slice(inside.length).split('/').includes('..')) return true;
+      outside++;
+      return false;
+    });
     const manifestLists = gone(before.manifestLists, after.manifestLists);
     const manifests = gone(before.manifests, after.manifests);
     const contentFiles = gone(before.contentFiles, after.contentFiles);
     const statistics = gone(new Set(statisticsFiles(base.metadata)), new Set(statisticsFiles(result.metadata)));
     await result.io.deleteMany([...contentFiles, ...manifests, ...manifestLists, ...statistics]);
+    this.result.keptOutsideLocation = outside;
     this.result.deletedFiles = { manifestLists: manifestLists.length, manifests: manifests.length, contentFiles: contentFiles.length };
   }
 }

@@ -18,7 +18,8 @@ export function oauthTokenRoute(authenticate: (token: string) => Promise<AccessS
       access_token: secret,
       token_type: 'bearer',
       issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
-      expires_in: 3600,
+      // No expires_in: the token lives until revoked, so clients schedule no refresh (Java's would use a token
+      // exchange, which this endpoint does not offer).
     }));
   };
 }

@@ -25,6 +25,7 @@ export type RestErrorType =
   | 'CommitFailedException'
   | 'CommitStateUnknownException'
   | 'UnsupportedOperationException'
+  | 'UnprocessableEntityException'
   | 'ServiceUnavailableException'
   | 'InternalServerError';
 

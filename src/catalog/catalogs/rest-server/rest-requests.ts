@@ -27,9 +27,13 @@ function parsing<T>(where: string, parse: () => T): T {
 }
 
 export function parseNamespaceParam(raw: string): Namespace {
-  const namespace = raw.split(NAMESPACE_SEPARATOR);
-  parsing('namespace', () => validateNamespace(namespace));
-  return namespace;
+  return parseNamespaceLevels(raw.split(NAMESPACE_SEPARATOR));
+}
+
+/** Namespace levels as a JSON body lists them (each level checked as it is: no separator inside). */
+export function parseNamespaceLevels(levels: readonly string[]): Namespace {
+  parsing('namespace', () => validateNamespace(levels));
+  return levels;
 }
 
 export function parseTableParam(namespace: Namespace, name: string): TableIdentifier {

@@ -15,6 +15,7 @@ import {
   CreateTableRequest,
   parseBody,
   parseCreateTable,
+  parseNamespaceLevels,
   parseNamespaceParam,
   parseRequirement,
   parseTableParam,
@@ -132,6 +133,9 @@ export const restCatalogRoutes: FastifyPluginAsync<RestCatalogOptions> = async (
   /** The scope a request acts in: the token's, narrowed to the tenant named by the route's prefix. */
   async function scopeOf(request: Req): Promise<AccessScope> {
     const scope = request.duckhouseScope!;
+    if (scope.kind === 'tenant' && scope.tenant.catalogName !== undefined && scope.tenant.catalogName !== options.catalog.name) {
+      throw forbidden(`tenant ${scope.tenant.id} belongs to catalog ${scope.tenant.catalogName}; this server serves catalog ${options.catalog.name}`);
+    }
     const prefix = request.params.prefix;
     if (prefix === undefined) return scope;
     if (scope.kind === 'tenant') {
@@ -176,7 +180,7 @@ export const restCatalogRoutes: FastifyPluginAsync<RestCatalogOptions> = async (
     });
     scoped.post('/namespaces', async (request: Req, reply) => {
       const body = parseBody(CreateNamespaceRequest, request.body, 'CreateNamespaceRequest');
-      const namespace = parseNamespaceParam(body.namespace.join('\u001f'));
+      const namespace = parseNamespaceLevels(body.namespace);
       const properties = await service.createNamespace(await scopeOf(request), namespace, body.properties ?? {});
       return sendJson(reply, 200, { namespace, properties });
     });
@@ -234,7 +238,7 @@ export const restCatalogRoutes: FastifyPluginAsync<RestCatalogOptions> = async (
       return sendJson(reply, 200, { 'metadata-location': loaded.metadataLocation, metadata: tableMetadataToJson(loaded.metadata) });
     });
     scoped.delete('/namespaces/:namespace/tables/:table', async (request: Req, reply) => {
-      await service.dropTable(await scopeOf(request), tableId(request), request.query.purgeRequested === 'true');
+      await service.dropTable(await scopeOf(request), tableId(request), String(request.query.purgeRequested).toLowerCase() === 'true');
       return reply.code(204).send();
     });
     scoped.post('/namespaces/:namespace/tables/:table/metrics', async (request: Req, reply) => {

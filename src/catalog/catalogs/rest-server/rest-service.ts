@@ -14,7 +14,10 @@ import type { AccessScope } from '../../../tenants/scope.js';
 import { ownsLocation, ownsNamespace } from '../../../tenants/scope.js';
 import type { CreateTableInput } from './rest-requests.js';
 import { forbidden, noSuchNamespace, noSuchTable, RestError } from './rest-errors.js';
-import { NotFoundError } from '../../../shared/errors.js';
+import { FileExistsError, NotFoundError } from '../../../shared/errors.js';
+
+/** Table properties that name where files are written (Iceberg's LocationProviders read them). */
+const PATH_PROPERTIES = ['write.data.path', 'write.metadata.path', 'write.object-storage.path', 'write.folder-storage.path'] as const;
 
 export interface LoadedTable {
   metadataLocation?: string;
@@ -65,6 +68,22 @@ export class RestCatalogService {
     }
   }
 
+  /** A table's location: below the prefix, never the prefix itself (its maintenance would reach every other table). */
+  private requireOwnTableLocation(scope: AccessScope, location: string): void {
+    this.requireOwnLocation(scope, location, 'table location');
+    if (scope.kind === 'tenant' && `${location.replace(/\/+$/, '')}/` === scope.tenant.warehousePrefix) {
+      throw forbidden(`table location ${location} is the tenant's whole warehouse prefix: use a folder below it`);
+    }
+  }
+
+  /** Properties that redirect where a table's files go must stay inside the prefix too. */
+  private requireOwnPathProperties(scope: AccessScope, properties: Readonly<Record<string, string>>): void {
+    for (const key of PATH_PROPERTIES) {
+      const value = properties[key];
+      if (value !== undefined) this.requireOwnLocation(scope, value, `property ${key}`);
+    }
+  }
+
   // ---- namespaces ----
 
   async listNamespaces(scope: AccessScope, parent: Namespace): Promise<Namespace[]> {
@@ -102,6 +121,8 @@ export class RestCatalogService {
   async updateNamespaceProperties(scope: AccessScope, namespace: Namespace, removals: string[], updates: Record<string, string>): Promise<NamespacePropertiesChange> {
     await this.visibleNamespace(scope, namespace);
     if (updates.location !== undefined) this.requireOwnLocation(scope, updates.location, 'namespace location');
+    const both = removals.filter((key) => Object.hasOwn(updates, key));
+    if (both.length > 0) throw new RestError(422, 'UnprocessableEntityException', `properties ${both.join(', ')} are both set and removed in one request`);
     return this.catalog.updateNamespaceProperties(namespace, removals, updates);
   }
 
@@ -115,7 +136,8 @@ export class RestCatalogService {
   async createTable(scope: AccessScope, id: TableIdentifier, input: CreateTableInput & { location?: string; properties: Record<string, string>; stage: boolean }): Promise<LoadedTable> {
     await this.visibleNamespace(scope, id.namespace);
     const location = input.location ?? defaultTableLocation(this.catalog.warehouse, id);
-    this.requireOwnLocation(scope, location, 'table location');
+    this.requireOwnTableLocation(scope, location);
+    this.requireOwnPathProperties(scope, input.properties);
     const options = {
       schema: input.schema,
       ...(input.spec ? { spec: input.spec } : {}),
@@ -146,8 +168,12 @@ export class RestCatalogService {
    */
   async commitTable(scope: AccessScope, id: TableIdentifier, requirements: TableRequirement[], updates: TableUpdate[]): Promise<LoadedTable> {
     for (const update of updates) {
-      if (update.action === 'set-location') this.requireOwnLocation(scope, update.location, 'table location');
+      if (update.action === 'set-location') this.requireOwnTableLocation(scope, update.location);
       if (update.action === 'add-snapshot') this.requireOwnLocation(scope, update.snapshot.manifestList, 'manifest list');
+      if (update.action === 'set-properties') this.requireOwnPathProperties(scope, update.updates);
+      if (update.action === 'set-statistics' || update.action === 'set-partition-statistics') {
+        this.requireOwnLocation(scope, String(update.statistics['statistics-path']), 'statistics file');
+      }
     }
     if (requirements.some((r) => r.type === 'assert-create')) return this.commitCreate(scope, id, requirements, updates);
     await this.visibleTable(scope, id);
@@ -160,20 +186,24 @@ export class RestCatalogService {
     if (requirements.length !== 1) throw new RestError(400, 'BadRequestException', 'assert-create cannot be combined with other requirements');
     if (await this.catalog.tableExists(id)) throw new RestError(409, 'CommitFailedException', `requirement failed: table ${formatIdentifier(id)} already exists`);
     const metadata = newTableMetadataFromUpdates(updates, { location: defaultTableLocation(this.catalog.warehouse, id), tableUuid: randomUUID(), nowMs: this.now() });
-    this.requireOwnLocation(scope, metadata.location, 'table location');
+    this.requireOwnTableLocation(scope, metadata.location);
     const metadataLocation = newMetadataLocation(metadata.location, undefined);
     await writeTableMetadata(this.catalog.io, metadataLocation, metadata);
     try {
       const table = await this.catalog.registerTable(id, metadataLocation);
       return { metadataLocation: table.metadataLocation, metadata: table.metadata };
     } catch (error) {
-      // The pointer was never written (the table appeared meanwhile, or the namespace went): the file is ours alone.
-      await this.catalog.io.delete(metadataLocation).catch(() => undefined);
-      if (error instanceof RestError) throw error;
-      if ((error as Error).message.includes('already exists')) {
+      // Only when the pointer was certainly not written (the table appeared meanwhile, or the namespace went) is the
+      // new file ours alone to delete; any other failure leaves the outcome unknown, and the file stays.
+      if (error instanceof FileExistsError) {
+        await this.catalog.io.delete(metadataLocation).catch(() => undefined);
         throw new RestError(409, 'CommitFailedException', `requirement failed: table ${formatIdentifier(id)} already exists`, { cause: error });
       }
-      throw error;
+      if (error instanceof NotFoundError) {
+        await this.catalog.io.delete(metadataLocation).catch(() => undefined);
+        throw noSuchNamespace(formatNamespace(id.namespace));
+      }
+      throw new RestError(500, 'CommitStateUnknownException', `creating ${formatIdentifier(id)}: the catalog did not confirm the new table (${(error as Error).message}); ${metadataLocation} was kept`, { cause: error });
     }
   }
 
@@ -193,7 +223,8 @@ export class RestCatalogService {
     await this.visibleNamespace(scope, id.namespace);
     this.requireOwnLocation(scope, metadataLocation, 'metadata file');
     const metadata = await readTableMetadata(this.catalog.io, metadataLocation);
-    this.requireOwnLocation(scope, metadata.location, 'table location');
+    this.requireOwnTableLocation(scope, metadata.location);
+    this.requireOwnPathProperties(scope, metadata.properties);
     const table = await this.catalog.registerTable(id, metadataLocation);
     return { metadataLocation: table.metadataLocation, metadata: table.metadata };
   }

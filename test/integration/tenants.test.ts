@@ -15,7 +15,6 @@ import { fastAppend } from '../../src/catalog/transaction/fast-append.js';
 import { ViewRefresher } from '../../src/compactor/views/refresher.js';
 import { createKafka, ensureTopic, tableTopic, topicAdmin } from '../../src/producers/kafka/client.js';
 import { createRegistry, keySubject, registerAvro, subjectAdmin, valueSubject } from '../../src/schemas/registry.js';
-import { openDuckDB } from '../../src/shared/duckdb.js';
 import { DuckHouseError } from '../../src/shared/errors.js';
 import { createLogger } from '../../src/shared/logger.js';
 import type { CreateTenantDeps, DeleteTenantDeps } from '../../src/tenants/lifecycle.js';
@@ -24,7 +23,7 @@ import { tenantNames } from '../../src/tenants/scope.js';
 import { TenantStore } from '../../src/tenants/tenant-store.js';
 import { makeRows, TEST_FIELDS, writeRows } from '../interop/pyiceberg.js';
 import { catalogFixture, pgConfig } from './catalog-fixtures.js';
-import { endpoints, uniqueName } from './helpers.js';
+import { endpoints, queryDuckDBFile, uniqueName } from './helpers.js';
 
 const { schema } = buildSchema(TEST_FIELDS, { identifierFields: ['id'] });
 const AVRO = { type: 'record', name: 'Row', namespace: 'duckhouse.test', fields: [{ name: 'id', type: 'long' }] };
@@ -35,15 +34,7 @@ async function filesUnder(catalog: Catalog, prefix: string): Promise<string[]> {
   return found;
 }
 
-async function duckdb(file: string, sql: string): Promise<Record<string, unknown>[]> {
-  const { instance, connection } = await openDuckDB(file);
-  try {
-    return (await connection.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[];
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
-}
+const duckdb = queryDuckDBFile;
 
 const schemasIn = async (file: string): Promise<string[]> =>
   (await duckdb(file, 'SELECT schema_name FROM duckdb_schemas() WHERE database_name = current_database() ORDER BY 1')).map((r) => String(r.schema_name));

@@ -28,7 +28,7 @@ import type { Row } from '../interop/pyiceberg.js';
 import { expected, makeRows, readWithPyIceberg, sortById, TEST_FIELDS, toBatch } from '../interop/pyiceberg.js';
 import type { CatalogFixture, CatalogKind } from './catalog-fixtures.js';
 import { catalogFixture } from './catalog-fixtures.js';
-import { uniqueName } from './helpers.js';
+import { queryDuckDBFile, uniqueName } from './helpers.js';
 
 const { schema } = buildSchema(TEST_FIELDS, { identifierFields: ['id'] });
 
@@ -65,15 +65,7 @@ async function writeRows(table: Table, rows: Row[], columns?: Parameters<typeof 
 
 const commit = async (catalog: Catalog, id: TableIdentifier, action: TableAction): Promise<Table> => (await commitAction(catalog, id, action)).table;
 
-async function query(file: string, sql: string): Promise<Record<string, unknown>[]> {
-  const { instance, connection } = await openDuckDB(file);
-  try {
-    return (await connection.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[];
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
-}
+const query = queryDuckDBFile;
 
 /** The rows of a view or macro call in PyIceberg's JSON shape (pyiceberg_read.py), sorted by id. */
 async function viewRows(file: string, from: string, columns: string[] = ['id', 'name', 'qty', 'price', 'day', 'ts']): Promise<Record<string, unknown>[]> {

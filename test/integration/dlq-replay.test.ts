@@ -4,8 +4,7 @@
 // ones anew at their new offsets and puts the good one in its table. And a replay whose sending fails midway removes
 // nothing and says how many were sent.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Kafka } from 'kafkajs';
@@ -21,15 +20,14 @@ import { produceCsv } from '../../src/producers/csv/csv-producer.js';
 import { prepareCsvInput } from '../../src/producers/csv/row-encoder.js';
 import type { DeadLetter } from '../../src/producers/dead-letter.js';
 import { deadLetter } from '../../src/producers/dead-letter.js';
-import { createKafka, createProducer, ensureTopic } from '../../src/producers/kafka/client.js';
+import { createProducer, ensureTopic } from '../../src/producers/kafka/client.js';
 import { readAll } from '../../src/producers/kafka/read-to-end.js';
 import { RowBatchBuilder } from '../../src/schemas/row-batch.js';
-import { createRegistry, SchemaCache, type SchemaRegistry } from '../../src/schemas/registry.js';
+import { SchemaCache, type SchemaRegistry } from '../../src/schemas/registry.js';
 import { createLogger } from '../../src/shared/logger.js';
 import type { CatalogFixture } from './catalog-fixtures.js';
-import { catalogFixture } from './catalog-fixtures.js';
-import { endpoints, uniqueName } from './helpers.js';
-import { endOffsets, readTable, startTestSink, waitCaughtUp } from './sink-fixtures.js';
+import { uniqueName } from './helpers.js';
+import { closeSinkTestContext, endOffsets, openSinkTestContext, readTable, startTestSink, waitCaughtUp } from './sink-fixtures.js';
 
 let kafka: Kafka;
 let registry: SchemaRegistry;
@@ -37,16 +35,10 @@ let dir: string;
 let fixture: CatalogFixture;
 
 before(async () => {
-  kafka = createKafka({ brokers: endpoints().kafka.brokers, quiet: true });
-  registry = createRegistry({ url: endpoints().schemaRegistry.url });
-  dir = await mkdtemp(path.join(tmpdir(), 'duckhouse-dlq-'));
-  fixture = await catalogFixture('sql-local');
+  ({ kafka, registry, fixture, dir } = await openSinkTestContext('duckhouse-dlq-'));
 });
 
-after(async () => {
-  await fixture.cleanup();
-  await rm(dir, { recursive: true, force: true });
-});
+after(() => closeSinkTestContext({ kafka, registry, fixture, dir }));
 
 async function csv(name: string, lines: string[]): Promise<string> {
   const file = path.join(dir, name);

@@ -7,8 +7,7 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
@@ -27,19 +26,18 @@ import { KAFKA_OFFSETS_PROPERTY, partitionKeyOf, tableProgress } from '../../src
 import type { DeadLetter } from '../../src/producers/dead-letter.js';
 import { produceCsv } from '../../src/producers/csv/csv-producer.js';
 import { prepareCsvInput } from '../../src/producers/csv/row-encoder.js';
-import { createKafka, createProducer, ensureTopic } from '../../src/producers/kafka/client.js';
+import { createProducer, ensureTopic } from '../../src/producers/kafka/client.js';
 import { readAll } from '../../src/producers/kafka/read-to-end.js';
 import { avroCodec, encodeFramed } from '../../src/schemas/avro-codec.js';
 import { icebergToAvro } from '../../src/schemas/avro-iceberg.js';
 import { parseDebeziumJson } from '../../src/schemas/debezium-json.js';
 import type { AvroRecordSchema, Row } from '../../src/schemas/envelope.js';
 import { avroNamespace, DEBEZIUM_UNAVAILABLE_PLACEHOLDER, emptySource, envelopeAvroSchema } from '../../src/schemas/envelope.js';
-import { createRegistry, keySubject, registerAvro, type SchemaRegistry, valueSubject } from '../../src/schemas/registry.js';
+import { keySubject, registerAvro, type SchemaRegistry, valueSubject } from '../../src/schemas/registry.js';
 import { PROJECT_ROOT } from '../../src/stack/config.js';
 import type { CatalogFixture } from './catalog-fixtures.js';
-import { catalogFixture } from './catalog-fixtures.js';
-import { endpoints, redisConnections, uniqueName } from './helpers.js';
-import { endOffsets, readTable, startTestSink, waitCaughtUp } from './sink-fixtures.js';
+import { redisConnections, uniqueName } from './helpers.js';
+import { closeSinkTestContext, endOffsets, openSinkTestContext, readTable, startTestSink, waitCaughtUp } from './sink-fixtures.js';
 
 let kafka: Kafka;
 let registry: SchemaRegistry;
@@ -47,15 +45,10 @@ let fixture: CatalogFixture;
 let dir: string;
 
 before(async () => {
-  kafka = createKafka({ brokers: endpoints().kafka.brokers, quiet: true });
-  registry = createRegistry({ url: endpoints().schemaRegistry.url });
-  fixture = await catalogFixture('sql-local');
-  dir = await mkdtemp(path.join(tmpdir(), 'duckhouse-sink-contracts-'));
+  ({ kafka, registry, fixture, dir } = await openSinkTestContext('duckhouse-sink-contracts-'));
 });
 
-after(async () => {
-  await fixture.cleanup();
-});
+after(() => closeSinkTestContext({ kafka, registry, fixture, dir }));
 
 const newPrefix = (): string => uniqueName('skx').replace('-', '_');
 

@@ -4,8 +4,7 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
@@ -13,14 +12,12 @@ import type { Kafka } from 'kafkajs';
 import { tableProgress } from '../../src/consumers/offsets.js';
 import { produceCsv } from '../../src/producers/csv/csv-producer.js';
 import { prepareCsvInput } from '../../src/producers/csv/row-encoder.js';
-import { createKafka } from '../../src/producers/kafka/client.js';
-import { createRegistry, type SchemaRegistry } from '../../src/schemas/registry.js';
+import { type SchemaRegistry } from '../../src/schemas/registry.js';
 import { loadStackConfig, PROJECT_ROOT } from '../../src/stack/config.js';
 import { stackRestart } from '../../src/stack/stack.js';
 import type { CatalogFixture } from './catalog-fixtures.js';
-import { catalogFixture } from './catalog-fixtures.js';
-import { endpoints, uniqueName } from './helpers.js';
-import { readTable, startTestSink, waitCaughtUp } from './sink-fixtures.js';
+import { uniqueName } from './helpers.js';
+import { closeSinkTestContext, openSinkTestContext, readTable, startTestSink, waitCaughtUp } from './sink-fixtures.js';
 
 let kafka: Kafka;
 let registry: SchemaRegistry;
@@ -28,15 +25,10 @@ let fixture: CatalogFixture;
 let dir: string;
 
 before(async () => {
-  kafka = createKafka({ brokers: endpoints().kafka.brokers, quiet: true });
-  registry = createRegistry({ url: endpoints().schemaRegistry.url });
-  fixture = await catalogFixture('sql-local');
-  dir = await mkdtemp(path.join(tmpdir(), 'duckhouse-sink-faults-'));
+  ({ kafka, registry, fixture, dir } = await openSinkTestContext('duckhouse-sink-faults-'));
 });
 
-after(async () => {
-  await fixture.cleanup();
-});
+after(() => closeSinkTestContext({ kafka, registry, fixture, dir }));
 
 /** Sends rows [from, to) of `id,name,amount` to `<prefix>.faults.<table>` (append-only: a duplicate would show). */
 async function produceRange(prefix: string, table: string, from: number, to: number): Promise<string> {

@@ -1,5 +1,9 @@
-// Shared by the sink's integration tests: a sink running in this process on a random group, waiting until a table
-// has committed everything a topic holds, and reading a table back (position deletes applied).
+// Shared by the sink's integration tests: their Kafka/registry/catalog/temp-folder context, a sink running in this
+// process on a random group, waiting until a table has committed everything a topic holds, and reading a table back
+// (position deletes applied).
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { Kafka } from 'kafkajs';
 import type { Catalog, TableIdentifier } from '../../src/catalog/catalogs/catalog.js';
 import { scanRows } from '../../src/catalog/read/scan-table.js';
@@ -8,8 +12,35 @@ import { topicEndOffsets, waitForTable } from '../../src/consumers/catch-up.js';
 import type { SinkOptions } from '../../src/consumers/sink.js';
 import { Sink } from '../../src/consumers/sink.js';
 import { createLogger } from '../../src/shared/logger.js';
+import { createKafka } from '../../src/producers/kafka/client.js';
 import type { SchemaRegistry } from '../../src/schemas/registry.js';
-import { uniqueName } from './helpers.js';
+import { createRegistry } from '../../src/schemas/registry.js';
+import type { CatalogFixture } from './catalog-fixtures.js';
+import { catalogFixture } from './catalog-fixtures.js';
+import { endpoints, uniqueName } from './helpers.js';
+
+/** What every sink test file sets up once: clients of the stack, a SQL catalog (local warehouse), a temp folder. */
+export interface SinkTestContext {
+  kafka: Kafka;
+  registry: SchemaRegistry;
+  fixture: CatalogFixture;
+  /** A fresh temporary folder for CSV and schema files. */
+  dir: string;
+}
+
+export async function openSinkTestContext(tmpPrefix: string): Promise<SinkTestContext> {
+  return {
+    kafka: createKafka({ brokers: endpoints().kafka.brokers, quiet: true }),
+    registry: createRegistry({ url: endpoints().schemaRegistry.url }),
+    fixture: await catalogFixture('sql-local'),
+    dir: await mkdtemp(path.join(tmpdir(), tmpPrefix)),
+  };
+}
+
+export async function closeSinkTestContext(context: SinkTestContext): Promise<void> {
+  await context.fixture.cleanup();
+  await rm(context.dir, { recursive: true, force: true });
+}
 
 export interface TestSink {
   readonly sink: Sink;

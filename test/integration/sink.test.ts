@@ -2,14 +2,13 @@
 // upsert table with deletes and many changes of one key per batch, restarts without duplicates, and poison records
 // dead-lettered (topic and Iceberg table) while the rest flows.
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Kafka } from 'kafkajs';
 import { produceCsv } from '../../src/producers/csv/csv-producer.js';
 import { prepareCsvInput } from '../../src/producers/csv/row-encoder.js';
-import { createKafka, createProducer } from '../../src/producers/kafka/client.js';
+import { createProducer } from '../../src/producers/kafka/client.js';
 import { readAll } from '../../src/producers/kafka/read-to-end.js';
 import { planFiles } from '../../src/catalog/read/plan-files.js';
 import { currentSchema } from '../../src/catalog/spec/table-metadata.js';
@@ -18,11 +17,10 @@ import { rewriteFiles } from '../../src/catalog/transaction/rewrite-files.js';
 import { TableWriter } from '../../src/catalog/writer/table-writer.js';
 import { tableProgress } from '../../src/consumers/offsets.js';
 import { RowBatchBuilder } from '../../src/schemas/row-batch.js';
-import { createRegistry, type SchemaRegistry } from '../../src/schemas/registry.js';
+import { type SchemaRegistry } from '../../src/schemas/registry.js';
 import type { CatalogFixture } from './catalog-fixtures.js';
-import { catalogFixture } from './catalog-fixtures.js';
-import { endpoints, uniqueName } from './helpers.js';
-import { readTable, startTestSink, waitCaughtUp } from './sink-fixtures.js';
+import { uniqueName } from './helpers.js';
+import { closeSinkTestContext, openSinkTestContext, readTable, startTestSink, waitCaughtUp } from './sink-fixtures.js';
 
 let kafka: Kafka;
 let registry: SchemaRegistry;
@@ -30,15 +28,10 @@ let dir: string;
 let fixture: CatalogFixture;
 
 before(async () => {
-  kafka = createKafka({ brokers: endpoints().kafka.brokers, quiet: true });
-  registry = createRegistry({ url: endpoints().schemaRegistry.url });
-  dir = await mkdtemp(path.join(tmpdir(), 'duckhouse-sink-'));
-  fixture = await catalogFixture('sql-local');
+  ({ kafka, registry, fixture, dir } = await openSinkTestContext('duckhouse-sink-'));
 });
 
-after(async () => {
-  await fixture.cleanup();
-});
+after(() => closeSinkTestContext({ kafka, registry, fixture, dir }));
 
 async function csv(name: string, lines: string[]): Promise<string> {
   const file = path.join(dir, name);

@@ -121,7 +121,7 @@ async function memory(): Promise<void> {
     console.log(`memory: ${rows.toLocaleString('en-US')} rows, ${(size / 1024 ** 3).toFixed(2)} GB`);
     const prefix = `benchmem${Date.now().toString(36)}`;
     // The compiled CLI, as users run it (`npm install` builds dist/; tsx would add its own memory).
-    const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'duckhouse.js'), 'produce', 'csv', file, '--table', 'bench.big', '--key', 'id', '--topic-prefix', prefix, '--quiet'], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'duckhouse.js'), 'produce', 'csv', file, '--table', 'bench.big', '--key', 'id', '--prefix', prefix, '--quiet'], { stdio: ['ignore', 'inherit', 'inherit'] });
     let peak = 0;
     const poll = setInterval(() => {
       void readFile(`/proc/${child.pid}/status`, 'utf8').then(

@@ -2,7 +2,7 @@
 // be taken now back to their topics (consumers/dlq-replay.ts), removing them from the table once Kafka has them.
 // The summary goes to stdout, logs to stderr. Reads the running stack's endpoints unless told otherwise; never prints
 // credentials.
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { tableIdentifier } from '../catalog/catalogs/catalog.js';
 import type { DeadLetterFilter, ReplayResult } from '../consumers/dlq-replay.js';
 import { readDeadLetters, REPLAYABLE_KINDS, replayDeadLetters, SKIP_REASONS } from '../consumers/dlq-replay.js';
@@ -12,6 +12,9 @@ import { createLogger } from '../shared/logger.js';
 import { readEndpoints } from '../stack/config.js';
 import type { CatalogFlags } from './catalog-options.js';
 import { addCatalogOptions, openCatalog } from './catalog-options.js';
+import { addConnectionOptions, addJsonOption, brokerList, parseTime, positiveInt } from './common-options.js';
+import type { Output } from './output.js';
+import { columns, plural } from './output.js';
 
 interface DlqFlags extends CatalogFlags {
   dlqTable: string;
@@ -30,24 +33,6 @@ interface ReplayFlags extends DlqFlags {
 interface ListFlags extends DlqFlags {
   json?: boolean;
 }
-
-/** Where the command writes its summary (stdout; tests pass their own). */
-export interface Output {
-  write(text: string): unknown;
-}
-
-/** An ISO-8601 time (`2024-05-01`, `2024-05-01T12:00:00Z`) → Date. */
-export function parseTime(text: string): Date {
-  const ms = /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : Number.NaN;
-  if (Number.isNaN(ms)) throw new InvalidArgumentError(`expected an ISO time like 2024-05-01 or 2024-05-01T12:00:00Z, found ${JSON.stringify(text)}`);
-  return new Date(ms);
-}
-
-const positiveInt = (value: string): number => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a whole number ≥ 1, found ${JSON.stringify(value)}`);
-  return n;
-};
 
 function addFilterOptions(command: Command, limit: string): Command {
   command
@@ -75,14 +60,6 @@ function describeFilter(flags: DlqFlags): string {
   return parts.length === 0 ? '' : ` (${parts.map(([k, v]) => `${k} ${v}`).join(', ')})`;
 }
 
-/** Rows as aligned columns; the last column is not padded. */
-function columns(rows: readonly string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n');
-}
-
-const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
-
 export function formatPlan(result: ReplayResult, filter: string): string {
   const lines = [`${result.dlqTable}${result.readSnapshotId === undefined ? '' : ` at snapshot ${result.readSnapshotId}`}: ${plural(result.matched, 'letter')} match${result.matched === 1 ? 'es' : ''}${filter}`];
   for (const [reason, n] of result.skipped) lines.push(`  skipped ${n}: ${SKIP_REASONS[reason]}`);
@@ -108,7 +85,7 @@ export function formatOutcome(result: ReplayResult): string {
 export function dlqCommand(out: Output = process.stdout): Command {
   const dlq = new Command('dlq').description("the sink's dead letters: list them, or replay them to their topics once the cause is fixed");
 
-  const list = new Command('list').description('print the dead letters of the DLQ table (oldest first)').option('--json', 'print the letters as a JSON array');
+  const list = addJsonOption(new Command('list').description('print the dead letters of the DLQ table (oldest first)'), 'print the letters as a JSON array');
   addFilterOptions(list, 'print at most this many letters').action(async (flags: ListFlags) => {
     const filter = filterOf(flags);
     const id = tableIdentifier(flags.dlqTable);
@@ -135,8 +112,8 @@ export function dlqCommand(out: Output = process.stdout): Command {
 
   const replay = new Command('replay')
     .description('send dead letters back to their topics (the sink takes them again) and remove them from the DLQ table once Kafka acknowledged them; if sending fails midway nothing is removed, and replaying again sends the letters already sent a second time')
-    .option('--dry-run', 'print what would be replayed; send and remove nothing')
-    .option('--brokers <list>', 'Kafka bootstrap brokers, comma-separated (default: the running stack)');
+    .option('--dry-run', 'print what would be replayed; send and remove nothing');
+  addConnectionOptions(replay, { registry: false });
   addFilterOptions(replay, 'replay at most this many letters (oldest first)').action(async (flags: ReplayFlags) => {
     const filter = filterOf(flags);
     const stack = readEndpoints();
@@ -146,7 +123,7 @@ export function dlqCommand(out: Output = process.stdout): Command {
         ...filter,
         catalog,
         dlqTable: tableIdentifier(flags.dlqTable),
-        kafka: createKafka({ brokers: flags.brokers?.split(',').map((b) => b.trim()) ?? stack.kafka.brokers, clientId: 'duckhouse-dlq-replay' }),
+        kafka: createKafka({ brokers: brokerList(flags, stack), clientId: 'duckhouse-dlq-replay' }),
         ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
         dryRun: flags.dryRun === true,
         onPlan: (plan) => out.write(formatPlan(plan, describeFilter(flags))),

@@ -1,13 +1,15 @@
 // `duckhouse produce csv <file|-> --table ns.name …`: the CSV producer's command line (progress on stderr, the summary
 // on stdout, exit code 3 when rejects pass --max-rejects).
 import { setFlagsFromString } from 'node:v8';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { createKafka } from '../producers/kafka/client.js';
-import { produceCsv, type CsvProgress } from '../producers/csv/csv-producer.js';
+import { produceCsv } from '../producers/csv/csv-producer.js';
 import { prepareCsvInput } from '../producers/csv/row-encoder.js';
 import { createRegistry } from '../schemas/registry.js';
 import { DuckHouseError } from '../shared/errors.js';
-import { readEndpoints } from '../stack/config.js';
+import { addConnectionOptions, addPrefixOption, addQuietOption, brokerList, positiveInt, registryUrl, stackUnless } from './common-options.js';
+import { EXIT } from './exit-codes.js';
+import { startProgress } from './progress.js';
 
 interface ProduceCsvFlags {
   table: string;
@@ -16,7 +18,7 @@ interface ProduceCsvFlags {
   schema?: string;
   opColumn?: string;
   nullValue: string;
-  topicPrefix: string;
+  prefix: string;
   partitions: number;
   sampleRows: number;
   compression: 'gzip' | 'snappy' | 'none';
@@ -26,12 +28,6 @@ interface ProduceCsvFlags {
   registry?: string;
   quiet?: boolean;
 }
-
-const positiveInt = (value: string): number => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-};
 
 /** `--max-rejects`: a count (`100`) or a share of the rows read (`0.5%`). */
 export function rejectThreshold(value: string): (rejected: number, rows: number) => boolean {
@@ -43,13 +39,6 @@ export function rejectThreshold(value: string): (rejected: number, rows: number)
   if (!/^\d+$/.test(value)) throw new DuckHouseError('config', `--max-rejects ${value}: expected a count like 100 or a share like 0.5%`);
   const limit = Number(value);
   return (rejected) => rejected > limit;
-}
-
-function formatProgress(p: CsvProgress): string {
-  const mb = (n: number): string => (n / 1048576).toFixed(1);
-  const share = p.totalBytes > 0 ? ` (${Math.min(100, (100 * p.bytesRead) / p.totalBytes).toFixed(0)}%)` : '';
-  const rate = p.seconds > 0 ? Math.round(p.rows / p.seconds) : 0;
-  return `rows ${p.rows.toLocaleString('en-US')} | ${mb(p.bytesRead)} / ${mb(p.totalBytes)} MB${share} | ${rate.toLocaleString('en-US')} rows/s | rejected ${p.rejected.toLocaleString('en-US')}`;
 }
 
 export function produceCommand(): Command {
@@ -64,31 +53,29 @@ export function produceCommand(): Command {
     .option('--schema <file>', 'column types: an Avro record, or {"columns": [{"name", "type", "required"}]} with Iceberg type names')
     .option('--op-column <column>', 'a column whose value d/delete marks a delete (needs --key)')
     .option('--null-value <text>', 'the text that means null', '')
-    .option('--topic-prefix <prefix>', 'topic names are <prefix>.<namespace>.<table>', 'duckhouse')
     .option('--partitions <n>', 'partitions of a new table topic', positiveInt, 4)
     .option('--sample-rows <n>', 'rows read to infer column types', positiveInt, 10_000)
     .addOption(new Option('--compression <codec>', 'Kafka batch compression').choices(['gzip', 'snappy', 'none']).default('gzip'))
     .option('--max-rejects <n|p%>', 'exit with code 3 when more rows than this are rejected', '0')
-    .option('--force', 'send the file again even if it was completed before')
-    .option('--brokers <list>', 'Kafka bootstrap servers (default: the running stack)')
-    .option('--registry <url>', 'schema registry URL (default: the running stack)')
-    .option('--quiet', 'no progress output')
-    .action(async (file: string, flags: ProduceCsvFlags) => {
+    .option('--force', 'send the file again even if it was completed before');
+  const csv = produce.commands.find((c) => c.name() === 'csv')!;
+  addPrefixOption(csv);
+  addConnectionOptions(csv);
+  addQuietOption(csv);
+  csv.action(async (file: string, flags: ProduceCsvFlags) => {
       // Smaller young-generation semi-spaces: the sender thread allocates many short-lived buffers, and V8's default
       // growth alone took the process past 300 MB RSS on a 2 GB file (bench/csv-producer.ts --memory).
       setFlagsFromString('--max-semi-space-size=4');
       const match = /^([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)$/.exec(flags.table);
       if (!match) throw new DuckHouseError('config', `--table ${flags.table}: expected <namespace>.<name> using letters, digits, _ and -`);
       const overThreshold = rejectThreshold(flags.maxRejects);
-      const stack = flags.brokers && flags.registry ? undefined : readEndpoints();
-      const brokers = flags.brokers?.split(',') ?? stack!.kafka.brokers;
-      const kafka = createKafka({ brokers, clientId: 'duckhouse-produce-csv' });
-      const registry = createRegistry({ url: flags.registry ?? stack!.schemaRegistry.url });
-      const tty = process.stderr.isTTY && !flags.quiet;
-      let lastLine = 0;
+      const stack = stackUnless(Boolean(flags.brokers && flags.registry));
+      const kafka = createKafka({ brokers: brokerList(flags, stack), clientId: 'duckhouse-produce-csv' });
+      const registry = createRegistry({ url: registryUrl(flags, stack) });
       const shown: string[] = [];
       let hidden = 0;
       const input = await prepareCsvInput(file);
+      const progress = startProgress({ quiet: flags.quiet, unit: 'MB', total: Math.max(1, Math.round(input.bytes / 1048576)), suffix: '| {rows} rows | {rate} rows/s | rejected {rejected}' });
       const result = await produceCsv(kafka, registry, {
         input,
         namespace: match[1]!,
@@ -98,28 +85,24 @@ export function produceCommand(): Command {
         ...(flags.schema ? { schemaFile: flags.schema } : {}),
         ...(flags.opColumn ? { opColumn: flags.opColumn } : {}),
         nullValue: flags.nullValue,
-        topicPrefix: flags.topicPrefix,
+        topicPrefix: flags.prefix,
         partitions: flags.partitions,
         sampleRows: flags.sampleRows,
         compression: flags.compression,
         force: flags.force ?? false,
         onReject: (letter) => {
-          if (shown.length < 10) shown.push(`rejected ${letter.message}`);
-          else hidden++;
-          if (tty && shown.length <= 10 && hidden === 0) process.stderr.write(`\r\x1b[K${shown.at(-1)}\n`);
+          if (shown.length < 10) {
+            shown.push(`rejected ${letter.message}`);
+            progress.note(shown.at(-1)!);
+          } else hidden++;
         },
         onProgress: (p) => {
-          if (flags.quiet) return;
-          if (tty) process.stderr.write(`\r\x1b[K${formatProgress(p)}`);
-          else if (Date.now() - lastLine >= 5000) {
-            lastLine = Date.now();
-            process.stderr.write(`${formatProgress(p)}\n`);
-          }
+          const rate = p.seconds > 0 ? Math.round(p.rows / p.seconds) : 0;
+          progress.update(Math.round(p.bytesRead / 1048576), { rows: p.rows.toLocaleString('en-US'), rate: rate.toLocaleString('en-US'), rejected: p.rejected.toLocaleString('en-US') });
         },
       });
-      if (tty) process.stderr.write('\n');
-      if (!tty && !flags.quiet) for (const line of shown) process.stderr.write(`${line}\n`);
-      if (hidden > 0) process.stderr.write(`… and ${hidden} more rejects (all on topic ${flags.topicPrefix}.dlq)\n`);
+      progress.stop();
+      if (hidden > 0) process.stderr.write(`… and ${hidden} more rejects (all on topic ${flags.prefix}.dlq)\n`);
       if (result.status === 'already-completed') {
         const p = result.previous!;
         process.stdout.write(`${input.name} (sha256 ${result.sha256.slice(0, 12)}…) was already sent to ${result.topic} on ${p.updatedAt}: ${p.sent} rows sent, ${p.rejected} rejected. Nothing sent; use --force to send it again.\n`);
@@ -134,8 +117,8 @@ export function produceCommand(): Command {
       ];
       process.stdout.write(`${lines.join('\n')}\n`);
       if (overThreshold(result.rejected, result.rows)) {
-        process.stderr.write(`duckhouse: ${result.rejected} of ${result.rows} rows were rejected, more than --max-rejects ${flags.maxRejects}; they are on topic ${flags.topicPrefix}.dlq with their line and reason\n`);
-        process.exitCode = 3;
+        process.stderr.write(`duckhouse: ${result.rejected} of ${result.rows} rows were rejected, more than --max-rejects ${flags.maxRejects}; they are on topic ${flags.prefix}.dlq with their line and reason\n`);
+        process.exitCode = EXIT.ATTENTION;
       }
     });
   return produce;

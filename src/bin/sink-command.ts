@@ -14,6 +14,7 @@ import { connectRedis } from '../shared/redis.js';
 import { readEndpoints } from '../stack/config.js';
 import type { CatalogFlags } from './catalog-options.js';
 import { addCatalogOptions, openCatalog } from './catalog-options.js';
+import { addConnectionOptions, addPrefixOption, brokerList, positiveInt, registryUrl } from './common-options.js';
 import { stopOnSignal } from './signals.js';
 
 interface SinkFlags extends CatalogFlags {
@@ -55,12 +56,6 @@ export function parseDuration(text: string): number {
   return Math.round(Number(match[1]) * factor);
 }
 
-const positiveInt = (value: string): number => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a whole number ≥ 1, found ${JSON.stringify(value)}`);
-  return n;
-};
-
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 export function sinkCommand(): Command {
@@ -68,7 +63,6 @@ export function sinkCommand(): Command {
     .description('consume table topics into Iceberg tables: micro-batched, upserts and deletes as position deletes, exactly once')
     .option('--topics <list>', 'comma-separated topics to consume')
     .option('--topic-pattern <regex>', 'consume every topic matching this regular expression (topics existing at start)')
-    .option('--prefix <prefix>', 'topics are <prefix>.<namespace>.<table>', 'duckhouse')
     .option('--group <id>', 'Kafka consumer group (sinks sharing it share the partitions)', 'duckhouse-sink')
     .option('--table-map <topic=ns.table>', 'route a topic to a table explicitly (repeatable)', collect, [])
     .option('--partition-by <ns.table=spec>', 'partition spec of a table the sink creates, e.g. sales.orders=day(created_at),bucket(16,id) (repeatable)', collect, [])
@@ -79,9 +73,9 @@ export function sinkCommand(): Command {
     .option('--dlq-topic <topic>', 'dead-letter topic (default <prefix>.dlq)')
     .option('--dlq-table <ns.table>', 'Iceberg table of dead letters', 'duckhouse.dead_letters')
     .option('--session-timeout <duration>', 'how long the group waits for a silent sink before moving its partitions (min 6s)', parseDuration, 30_000)
-    .option('--no-commit-events', 'do not publish commit events to BullMQ (Redis of the stack)')
-    .option('--brokers <list>', 'Kafka bootstrap brokers, comma-separated (default: the running stack)')
-    .option('--registry <url>', 'schema registry URL (default: the running stack)');
+    .option('--no-commit-events', 'do not publish commit events to BullMQ (Redis of the stack)');
+  addPrefixOption(command);
+  addConnectionOptions(command);
   return addCatalogOptions(command).action(async (flags: SinkFlags) => {
     if (!flags.topics === !flags.topicPattern) throw new DuckHouseError('config', 'sink: give exactly one of --topics or --topic-pattern');
     const stack = readEndpoints();
@@ -103,8 +97,8 @@ export function sinkCommand(): Command {
     const redis = flags.commitEvents ? connectRedis(stack.redis) : undefined;
     const commitEvents = redis ? new CommitEventPublisher(redis, flags.prefix) : undefined;
     const sink = new Sink({
-      kafka: createKafka({ brokers: flags.brokers?.split(',').map((b) => b.trim()) ?? stack.kafka.brokers, clientId: 'duckhouse-sink' }),
-      registry: createRegistry({ url: flags.registry ?? stack.schemaRegistry.url }),
+      kafka: createKafka({ brokers: brokerList(flags, stack), clientId: 'duckhouse-sink' }),
+      registry: createRegistry({ url: registryUrl(flags, stack) }),
       catalog,
       group: flags.group,
       ...(flags.topics ? { topics: flags.topics.split(',').map((t) => t.trim()).filter(Boolean) } : {}),

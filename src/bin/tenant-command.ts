@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { Command as CommandClass } from 'commander';
 import type { CatalogFlags } from './catalog-options.js';
 import { addCatalogOptions, openCatalog } from './catalog-options.js';
+import { addConnectionOptions, addDuckDBOption, addPrefixOption, brokerList, registryUrl } from './common-options.js';
 import { defaultDuckDBFile } from './worker-command.js';
 import { formatIdentifier } from '../catalog/catalogs/catalog.js';
 import { createKafka, topicAdmin } from '../producers/kafka/client.js';
@@ -38,11 +39,9 @@ const STORE_NOTE = 'Store this token now (in a secret manager, for example): it 
 const usageExit = <C extends Command>(command: C): C => command.exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2)) as C;
 
 function addServiceOptions(command: Command): Command {
-  command
-    .option('--prefix <prefix>', 'the sink\'s topic prefix: a tenant\'s topics are <prefix>.<id>.<table>', 'duckhouse')
-    .option('--duckdb <file>', 'the DuckDB database file holding the views (default $DUCKHOUSE_DUCKDB or .stack/duckdb/duckhouse.duckdb)')
-    .option('--brokers <list>', 'Kafka bootstrap brokers, comma-separated (default: the running stack)')
-    .option('--registry <url>', 'schema registry URL (default: the running stack)');
+  addPrefixOption(command, 'the sink\'s topic prefix: a tenant\'s topics are <prefix>.<id>.<table>');
+  addDuckDBOption(command);
+  addConnectionOptions(command);
   return addCatalogOptions(command);
 }
 
@@ -67,8 +66,8 @@ async function withServices<T>(flags: ServiceFlags, fn: (deps: DeleteTenantDeps 
       catalog,
       duckdbFile: flags.duckdb ? path.resolve(flags.duckdb) : defaultDuckDBFile(),
       topicPrefix: flags.prefix,
-      topics: topicAdmin(createKafka({ brokers: flags.brokers?.split(',').map((b) => b.trim()) ?? stack.kafka.brokers, clientId: 'duckhouse-tenant', quiet: true })),
-      subjects: subjectAdmin({ url: flags.registry ?? stack.schemaRegistry.url }),
+      topics: topicAdmin(createKafka({ brokers: brokerList(flags, stack), clientId: 'duckhouse-tenant', quiet: true })),
+      subjects: subjectAdmin({ url: registryUrl(flags, stack) }),
     }));
   } finally {
     await catalog.close().catch(() => undefined);

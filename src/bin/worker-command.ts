@@ -15,6 +15,7 @@ import { connectRedis } from '../shared/redis.js';
 import { loadStackConfig, PROJECT_ROOT, readEndpoints } from '../stack/config.js';
 import type { CatalogFlags } from './catalog-options.js';
 import { addCatalogOptions, openCatalog } from './catalog-options.js';
+import { addDuckDBOption, addPrefixOption, DEFAULT_PREFIX } from './common-options.js';
 import { stopOnSignal } from './signals.js';
 import { parseDuration } from './sink-command.js';
 
@@ -40,9 +41,9 @@ function parseKinds(text: string): WorkerKind[] {
 }
 
 function addWorkerOptions(command: Command): Command {
+  addPrefixOption(command, 'queue prefix (the sink publishes to <prefix>-views, -compact, -dbt)');
+  addDuckDBOption(command);
   command
-    .option('--prefix <prefix>', 'queue prefix (the sink publishes to <prefix>-views, -compact, -dbt)', 'duckhouse')
-    .option('--duckdb <file>', 'the DuckDB database file holding the views (default $DUCKHOUSE_DUCKDB or .stack/duckdb/duckhouse.duckdb)')
     .option('--views-cache <dir>', 'local copies of an S3 warehouse\'s files for the views (default: beside the DuckDB file)')
     .option('--dbt-project <dir>', 'the dbt project', path.join(PROJECT_ROOT, 'dbt'))
     .option('--dbt-debounce <duration>', 'commits within this window join one dbt build', parseDuration, 5000)
@@ -110,7 +111,7 @@ export function workersCommand(): Command {
   command
     .command('status')
     .description('queue counts, recent failures, pending dbt tables and the last dbt runs')
-    .option('--prefix <prefix>', 'queue prefix', 'duckhouse')
+    .option('--prefix <prefix>', 'queue prefix', DEFAULT_PREFIX)
     .action(async (flags: { prefix: string }) => printStatus(flags.prefix));
   return command;
 }

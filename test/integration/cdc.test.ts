@@ -391,7 +391,7 @@ test('kill -9 mid-stream, restart: every change at least once; exactly once and 
   const K = n.table('k');
   await n.db.query(`create table "${K}" (id int primary key, v int not null, note text)`);
   for (let i = 1; i <= 20; i++) await n.db.query(`insert into "${K}" values ($1, $2, 'seed')`, [i, i]);
-  const args = ['--tables', `public.${K}`, '--name', n.name, '--topic-prefix', n.prefix, '--compression', 'snappy'];
+  const args = ['--tables', `public.${K}`, '--name', n.name, '--prefix', n.prefix, '--compression', 'snappy'];
   const first = await runChild(n, args);
   const topic = `${n.prefix}.public.${K}`;
   const read = await reader(n, [topic]);

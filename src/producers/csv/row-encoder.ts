@@ -4,7 +4,7 @@
 // Must never: coerce a value that does not parse (it is rejected), or send a keyed row without its key.
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -39,7 +39,12 @@ export async function prepareCsvInput(fileOrDash: string, stdin: NodeJS.Readable
         callback(null, chunk);
       },
     });
-    await pipeline(stdin, hasher, createWriteStream(spool));
+    try {
+      await pipeline(stdin, hasher, createWriteStream(spool));
+    } catch (error) {
+      await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+      throw error;
+    }
     return { path: spool, name: 'stdin', sha256: hash.digest('hex'), bytes: (await stat(spool)).size };
   }
   const info = await stat(fileOrDash);

@@ -89,7 +89,7 @@ function resolve(options: CdcOptions): Resolved {
   const partitions = options.partitions ?? 1;
   if (!Number.isInteger(partitions) || partitions < 1) throw new DuckHouseError('config', `--partitions: expected a whole number ≥ 1, found ${partitions}`);
   const prefix = options.topicPrefix ?? 'duckhouse';
-  if (!/^[A-Za-z0-9_-]+$/.test(prefix)) throw new DuckHouseError('config', `--topic-prefix: expected letters, digits, _ and -, found ${JSON.stringify(prefix)}`);
+  if (!/^[A-Za-z0-9_-]+$/.test(prefix)) throw new DuckHouseError('config', `--prefix: expected letters, digits, _ and -, found ${JSON.stringify(prefix)}`);
   return {
     source: pgSource(options.source),
     refs: parseTableList(options.tables),

@@ -45,6 +45,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     duckhouseScope: AccessScope | undefined;
   }
+  interface FastifyContextConfig {
+    /** The route needs no token (the OAuth exchange, the login page, /healthz). */
+    public?: boolean;
+  }
 }
 
 /** The endpoints this server implements, announced in /v1/config so clients skip the rest (views). */

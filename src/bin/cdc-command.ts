@@ -5,10 +5,11 @@ import { Command, Option } from 'commander';
 import { type CdcStats, startCdc } from '../producers/postgres-cdc/cdc.js';
 import { DuckHouseError } from '../shared/errors.js';
 import { createLogger } from '../shared/logger.js';
-import { addConnectionOptions, addPrefixOption, brokerList, positiveInt, registryUrl, stackUnless } from './common-options.js';
+import type { MetricsFlags } from './common-options.js';
+import { addConnectionOptions, addMetricsOptions, addPrefixOption, brokerList, metricsServerFor, positiveInt, registryUrl, stackUnless } from './common-options.js';
 import { stopOnSignal } from './signals.js';
 
-interface CdcCommandOptions {
+interface CdcCommandOptions extends MetricsFlags {
   source?: string;
   tables: string;
   name: string;
@@ -37,6 +38,7 @@ export function cdcCommand(): Command {
     .addOption(new Option('--compression <codec>', 'Kafka batch compression').choices(['gzip', 'snappy', 'none']).default('gzip'));
   addPrefixOption(command, 'topics are <prefix>.<schema>.<table>, plus <prefix>.dlq and <prefix>.cdc-state');
   addConnectionOptions(command);
+  addMetricsOptions(command);
   return command.action(async (options: CdcCommandOptions) => {
       const source = options.source ?? process.env.DUCKHOUSE_CDC_SOURCE;
       if (!source) throw new DuckHouseError('config', 'cdc: expected --source <postgres url> or DUCKHOUSE_CDC_SOURCE, found neither');
@@ -57,10 +59,11 @@ export function cdcCommand(): Command {
         registryUrl: registryUrl(options, stack),
         logger,
       });
+      const metrics = await metricsServerFor(options);
       const final: CdcStats = await stopOnSignal(logger, () => handle.stop(), {
         stopping: 'stopping: flushing to Kafka and confirming to Postgres',
         abort: 'second signal: exiting without waiting (unconfirmed changes are sent again on the next start)',
-      }, handle.done);
+      }, handle.done).finally(() => metrics?.close());
       process.stdout.write(`cdc stopped: ${JSON.stringify({ slot: final.slot, confirmedLsn: final.confirmedLsn, transactions: final.transactions, events: final.events, tables: final.tables })}\n`);
     });
 }

@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import type { Kafka } from 'kafkajs';
 import { createKafka } from '../producers/kafka/client.js';
+import { startMetricsServer } from '../shared/metrics-server.js';
 import { readEndpoints } from '../stack/config.js';
 import type { StackEndpoints } from '../stack/config.js';
 
@@ -81,3 +82,22 @@ export function parseSnapshotId(text: string): bigint {
 /** --duckdb: the DuckDB database file of the views (default $DUCKHOUSE_DUCKDB, else .stack/duckdb/duckhouse.duckdb). */
 export const addDuckDBOption = (command: Command): Command =>
   command.option('--duckdb <file>', 'the DuckDB database file holding the views (default: .stack/duckdb/duckhouse.duckdb)');
+
+export interface MetricsFlags {
+  metricsPort?: number;
+  metricsHost: string;
+}
+
+/** --metrics-port/--metrics-host: serve Prometheus metrics (and /healthz) from a long-running process. */
+export const addMetricsOptions = (command: Command): Command =>
+  command
+    .option('--metrics-port <port>', 'serve Prometheus metrics at http://<metrics-host>:<port>/metrics (0: any free port; default: no metrics server)', parsePort)
+    .option('--metrics-host <host>', 'interface of the metrics server', '127.0.0.1');
+
+/** Starts the metrics server when --metrics-port was given; says where on stderr. */
+export async function metricsServerFor(flags: MetricsFlags): Promise<{ close(): Promise<void> } | undefined> {
+  if (flags.metricsPort === undefined) return undefined;
+  const server = await startMetricsServer({ host: flags.metricsHost, port: flags.metricsPort });
+  process.stderr.write(`metrics: ${server.url}/metrics\n`);
+  return server;
+}

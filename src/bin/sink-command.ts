@@ -14,10 +14,11 @@ import { connectRedis } from '../shared/redis.js';
 import { readEndpoints } from '../stack/config.js';
 import type { CatalogFlags } from './catalog-options.js';
 import { addCatalogOptions, openCatalog } from './catalog-options.js';
-import { addConnectionOptions, addPrefixOption, brokerList, positiveInt, registryUrl } from './common-options.js';
+import type { MetricsFlags } from './common-options.js';
+import { addConnectionOptions, addMetricsOptions, addPrefixOption, brokerList, metricsServerFor, positiveInt, registryUrl } from './common-options.js';
 import { stopOnSignal } from './signals.js';
 
-interface SinkFlags extends CatalogFlags {
+interface SinkFlags extends CatalogFlags, MetricsFlags {
   topics?: string;
   topicPattern?: string;
   prefix: string;
@@ -76,6 +77,7 @@ export function sinkCommand(): Command {
     .option('--no-commit-events', 'do not publish commit events to BullMQ (Redis of the stack)');
   addPrefixOption(command);
   addConnectionOptions(command);
+  addMetricsOptions(command);
   return addCatalogOptions(command).action(async (flags: SinkFlags) => {
     if (!flags.topics === !flags.topicPattern) throw new DuckHouseError('config', 'sink: give exactly one of --topics or --topic-pattern');
     const stack = readEndpoints();
@@ -112,7 +114,9 @@ export function sinkCommand(): Command {
       ...(commitEvents ? { commitEvents } : {}),
       logger,
     });
+    const metrics = await metricsServerFor(flags);
     const closeAll = async (): Promise<void> => {
+      await metrics?.close().catch(() => undefined);
       await commitEvents?.close().catch(() => undefined);
       await redis?.quit().catch(() => undefined);
       await catalog.close().catch(() => undefined);

@@ -15,11 +15,12 @@ import { connectRedis } from '../shared/redis.js';
 import { loadStackConfig, PROJECT_ROOT, readEndpoints } from '../stack/config.js';
 import type { CatalogFlags } from './catalog-options.js';
 import { addCatalogOptions, openCatalog } from './catalog-options.js';
-import { addDuckDBOption, addPrefixOption, DEFAULT_PREFIX } from './common-options.js';
+import type { MetricsFlags } from './common-options.js';
+import { addDuckDBOption, addMetricsOptions, addPrefixOption, DEFAULT_PREFIX, metricsServerFor } from './common-options.js';
 import { stopOnSignal } from './signals.js';
 import { parseDuration } from './sink-command.js';
 
-interface WorkerFlags extends CatalogFlags {
+interface WorkerFlags extends CatalogFlags, MetricsFlags {
   prefix: string;
   duckdb?: string;
   viewsCache?: string;
@@ -43,6 +44,7 @@ function parseKinds(text: string): WorkerKind[] {
 function addWorkerOptions(command: Command): Command {
   addPrefixOption(command, 'queue prefix (the sink publishes to <prefix>-views, -compact, -dbt)');
   addDuckDBOption(command);
+  addMetricsOptions(command);
   command
     .option('--views-cache <dir>', 'local copies of an S3 warehouse\'s files for the views (default: beside the DuckDB file)')
     .option('--dbt-project <dir>', 'the dbt project', path.join(PROJECT_ROOT, 'dbt'))
@@ -69,7 +71,9 @@ async function runWorkers(kinds: readonly WorkerKind[], flags: WorkerFlags): Pro
   });
   await workers.start();
   process.stderr.write(`workers running: ${kinds.join(', ')} on queues ${flags.prefix}-*; DuckDB file ${databaseFile}\n`);
+  const metrics = await metricsServerFor(flags);
   await stopOnSignal(logger, () => workers.close(), { stopping: 'stopping: letting running jobs finish', abort: 'second signal: exiting now' });
+  await metrics?.close();
   await catalog.close();
   process.stdout.write('workers stopped\n');
 }

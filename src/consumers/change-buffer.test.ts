@@ -100,6 +100,22 @@ describe('ChangeBuffer bookkeeping', () => {
     assert.equal(buffer.rows, 0, 'consuming a record keeps no row');
   });
 
+  it('keeps the oldest and newest Kafka timestamps, ignoring missing ones, also across withSchema', () => {
+    const buffer = new ChangeBuffer(schema, 'iceberg');
+    buffer.consumed(P0, 1n, 1);
+    assert.equal(buffer.minTimestampMs, undefined);
+    buffer.consumed(P0, 2n, 1, 1_700_000_000_500);
+    buffer.consumed(P1, 3n, 1, 1_700_000_000_100);
+    buffer.consumed(P0, 4n, 1, Number.NaN);
+    buffer.consumed(P0, 5n, 1, -1);
+    buffer.consumed(P1, 6n, 1, 1_700_000_000_900);
+    assert.deepEqual([buffer.minTimestampMs, buffer.maxTimestampMs], [1_700_000_000_100, 1_700_000_000_900]);
+    const moved = new ChangeBuffer({ schemaId: -1, identifierFieldIds: [], fields: [] }, 'iceberg');
+    moved.consumed(P0, 1n, 1, 42);
+    const again = moved.withSchema(schema, 'iceberg');
+    assert.deepEqual([again.minTimestampMs, again.maxTimestampMs], [42, 42]);
+  });
+
   it('keptPosition only raises a partition\'s position', () => {
     const buffer = new ChangeBuffer(schema, 'iceberg');
     buffer.keptPosition(P0, [5n, 5n, 1n]);

@@ -71,6 +71,9 @@ export class ChangeBuffer {
   records = 0;
   /** Bytes of the consumed records' keys and values. */
   bytes = 0;
+  /** The oldest and newest Kafka record timestamps (ms) of the consumed records (undefined: none had one). */
+  minTimestampMs: number | undefined;
+  maxTimestampMs: number | undefined;
   /** Rows or changes kept (what a flush writes). */
   rows = 0;
   /** Per topic-partition: the first offset consumed and the next one to read. */
@@ -98,6 +101,8 @@ export class ChangeBuffer {
     const next = new ChangeBuffer(schema, rowNames, this.openedAtMs);
     next.records = this.records;
     next.bytes = this.bytes;
+    next.minTimestampMs = this.minTimestampMs;
+    next.maxTimestampMs = this.maxTimestampMs;
     for (const [tp, range] of this.ranges) next.ranges.set(tp, { ...range });
     for (const [tp, position] of this.positions) next.positions.set(tp, position);
     next.deadLetters.push(...this.deadLetters);
@@ -113,10 +118,14 @@ export class ChangeBuffer {
     return this.records === 0;
   }
 
-  /** Records that a message was consumed, whatever became of it. */
-  consumed(partition: PartitionKey, offset: bigint, bytes: number): void {
+  /** Records that a message was consumed, whatever became of it (with its Kafka timestamp, when it has one). */
+  consumed(partition: PartitionKey, offset: bigint, bytes: number, timestampMs?: number): void {
     this.records++;
     this.bytes += bytes;
+    if (timestampMs !== undefined && Number.isFinite(timestampMs) && timestampMs >= 0) {
+      if (this.minTimestampMs === undefined || timestampMs < this.minTimestampMs) this.minTimestampMs = timestampMs;
+      if (this.maxTimestampMs === undefined || timestampMs > this.maxTimestampMs) this.maxTimestampMs = timestampMs;
+    }
     const range = this.ranges.get(partition);
     if (range) range.next = offset + 1n;
     else this.ranges.set(partition, { first: offset, next: offset + 1n });

@@ -6,6 +6,7 @@
 import type { Producer } from 'kafkajs';
 import type { Logger } from '../shared/logger.js';
 import { CommitConflictError, CommitStateUnknownError, FileExistsError } from '../shared/errors.js';
+import { deadLettersSent } from '../shared/metrics.js';
 import type { Catalog, Table, TableIdentifier } from '../catalog/catalogs/catalog.js';
 import { formatIdentifier } from '../catalog/catalogs/catalog.js';
 import type { Schema } from '../catalog/spec/schema.js';
@@ -88,10 +89,11 @@ export class DeadLetterSink {
     await this.append(letters);
   }
 
-  /** Sends letters to the DLQ topic (acknowledged by all in-sync replicas). */
+  /** Sends letters to the DLQ topic (acknowledged by all in-sync replicas); counted in duckhouse_dead_letters_total. */
   async send(letters: readonly DeadLetter[]): Promise<void> {
     if (letters.length === 0) return;
     await this.options.producer.send({ topic: this.options.topic, acks: -1, messages: letters.map(deadLetterMessage) });
+    deadLettersSent(letters);
   }
 
   /** Appends the letters the DLQ table does not hold yet (by source partition and offset). */

@@ -18,6 +18,13 @@ export const SOURCE_POSITIONS_PROPERTY = 'duckhouse.source.positions';
 export const KAFKA_GROUP_PROPERTY = 'duckhouse.kafka.group';
 /** A random id per flush, to recognise a commit whose outcome was unknown. */
 export const COMMIT_ID_PROPERTY = 'duckhouse.commit-id';
+/**
+ * The oldest and newest Kafka record timestamps (ms since the epoch, decimal) of the batch a sink commit wrote: its
+ * freshness is the snapshot's timestamp minus the oldest. They describe one batch, not progress: maintenance snapshots
+ * (compaction's carriedProgress) never carry them, and nothing reads offsets or positions from them.
+ */
+export const KAFKA_MIN_TIMESTAMP_PROPERTY = 'duckhouse.kafka.min-timestamp-ms';
+export const KAFKA_MAX_TIMESTAMP_PROPERTY = 'duckhouse.kafka.max-timestamp-ms';
 
 /** `topic:partition` (Kafka topic names cannot contain ':'). */
 export type PartitionKey = string;

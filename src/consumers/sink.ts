@@ -9,6 +9,7 @@ import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Logger } from '../shared/logger.js';
 import { DataInvalidError, DuckHouseError, describeError } from '../shared/errors.js';
+import { ConsumerLag, sinkConsumed } from '../shared/metrics.js';
 import type { Catalog, TableIdentifier } from '../catalog/catalogs/catalog.js';
 import { formatIdentifier } from '../catalog/catalogs/catalog.js';
 import type { TableWriterOptions } from '../catalog/writer/table-writer.js';
@@ -93,6 +94,7 @@ export class Sink {
   private readonly partitions = new Map<PartitionKey, PartitionState>();
   private readonly flushing = new Map<TableSink, { buffer: ChangeBuffer; done: Promise<void> }>();
   private readonly paused = new Set<string>();
+  private readonly lag = new ConsumerLag();
   private producer: ReturnType<Kafka['producer']> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private inBatch: Promise<void> = Promise.resolve();
@@ -158,6 +160,7 @@ export class Sink {
     const lost = [...this.partitions.keys()].filter((tp) => !owned.has(tp));
     const affected = new Set(lost.map((tp) => this.topicTables.get(parsePartitionKey(tp).topic)).filter((t): t is TableSink => t !== undefined));
     for (const tp of lost) this.partitions.delete(tp);
+    for (const { topic, partition } of lost.map(parsePartitionKey)) this.lag.forget(topic, partition);
     for (const table of affected) this.resetTable(table, 'partitions were reassigned', owned);
     this.options.logger.info({ partitions: owned.size, lost: lost.length }, 'partitions assigned');
   }
@@ -200,6 +203,7 @@ export class Sink {
       const offset = await this.retrying(`positioning ${topic} partition ${partition}`, () => table.claim(topic, partition));
       state = { next: offset };
       this.partitions.set(tp, state);
+      this.lag.committed(topic, partition, offset);
       const first = BigInt(batch.messages[0]!.offset);
       // The table has nothing from this partition (read it from the beginning), or the fetch is elsewhere: seek.
       const seek = offset === undefined ? first !== 0n : first !== offset;
@@ -210,6 +214,8 @@ export class Sink {
       }
     }
     const messages = batch.messages;
+    this.lag.fetched(topic, partition, batch.highWatermark, state.next ?? BigInt(messages[0]!.offset));
+    const taken = this.stats.records;
     let resolved: string | undefined;
     for (let i = 0; i < messages.length; i++) {
       if (this.stopping || !isRunning() || ((i & 255) === 0 && isStale())) break;
@@ -241,6 +247,7 @@ export class Sink {
       }
     }
     if (resolved !== undefined) resolveOffset(resolved);
+    sinkConsumed(topic, this.stats.records - taken);
     await heartbeat();
     this.backpressure();
   }
@@ -342,6 +349,7 @@ export class Sink {
     this.stats.rowsAdded += outcome.rowsAdded;
     this.stats.rowsDeleted += outcome.rowsDeleted;
     const commits = [...outcome.offsets].map(([tp, next]) => ({ ...parsePartitionKey(tp), offset: String(next) }));
+    for (const { topic, partition, offset } of commits) this.lag.committed(topic, partition, BigInt(offset));
     const event: CommitEvent = {
       table: table.name,
       snapshotId: outcome.snapshotId === undefined ? null : String(outcome.snapshotId),

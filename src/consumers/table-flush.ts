@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../shared/logger.js';
 import { CommitStateUnknownError, PartitionFencedError } from '../shared/errors.js';
+import { measureSinkCommit } from '../shared/metrics.js';
 import type { Catalog, Table, TableIdentifier } from '../catalog/catalogs/catalog.js';
 import { formatIdentifier } from '../catalog/catalogs/catalog.js';
 import { readRowsAt } from '../catalog/read/scan-table.js';
@@ -24,8 +25,8 @@ import type { BufferedChange, ChangeBuffer } from './change-buffer.js';
 import { BATCH_ROWS } from './change-buffer.js';
 import type { PartitionKey, Position, TableProgress } from './offsets.js';
 import {
-  COMMIT_ID_PROPERTY, encodeOffsets, encodePositions, hasCommit, KAFKA_GROUP_PROPERTY, KAFKA_OFFSETS_PROPERTY, mergeProgress,
-  parsePartitionKey, SOURCE_POSITIONS_PROPERTY, tableProgress,
+  COMMIT_ID_PROPERTY, encodeOffsets, encodePositions, hasCommit, KAFKA_GROUP_PROPERTY, KAFKA_MAX_TIMESTAMP_PROPERTY, KAFKA_MIN_TIMESTAMP_PROPERTY,
+  KAFKA_OFFSETS_PROPERTY, mergeProgress, parsePartitionKey, SOURCE_POSITIONS_PROPERTY, tableProgress,
 } from './offsets.js';
 import type { IndexedFile, PrimaryKeyIndex } from './pk-index.js';
 import { indexedFile } from './pk-index.js';
@@ -97,8 +98,15 @@ async function fillUnavailable(base: Table, index: PrimaryKeyIndex, changes: [st
   return filled;
 }
 
-/** Writes and commits one batch. On a lost or refused commit the files written are removed (never after an unknown outcome). */
+/**
+ * Writes and commits one batch. On a lost or refused commit the files written are removed (never after an unknown
+ * outcome). Measured (metrics.ts measureSinkCommit): outcome, duration, rows, batch size, freshness.
+ */
 export async function flushBatch(ctx: FlushContext, base: Table, buffer: ChangeBuffer): Promise<FlushOutcome> {
+  return measureSinkCommit(formatIdentifier(ctx.id), buffer, () => writeAndCommit(ctx, base, buffer));
+}
+
+async function writeAndCommit(ctx: FlushContext, base: Table, buffer: ChangeBuffer): Promise<FlushOutcome> {
   const name = formatIdentifier(ctx.id);
   checkFence(name, tableProgress(base.metadata), buffer.ranges.keys(), ctx.committed);
   const writer = new TableWriter(base, ctx.writerOptions);
@@ -167,6 +175,7 @@ export async function flushBatch(ctx: FlushContext, base: Table, buffer: ChangeB
         ...(merged.positions.size > 0 ? { [SOURCE_POSITIONS_PROPERTY]: encodePositions(merged.positions) } : {}),
         [KAFKA_GROUP_PROPERTY]: ctx.group,
         [COMMIT_ID_PROPERTY]: commitId,
+        ...(buffer.minTimestampMs === undefined ? {} : { [KAFKA_MIN_TIMESTAMP_PROPERTY]: String(buffer.minTimestampMs), [KAFKA_MAX_TIMESTAMP_PROPERTY]: String(buffer.maxTimestampMs) }),
       };
     },
   });

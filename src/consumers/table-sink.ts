@@ -159,7 +159,7 @@ export class TableSink {
       key_base64: record.key ? record.key.toString('base64') : null,
       raw: record.value ?? Buffer.alloc(0),
     }));
-    buffer.consumed(partitionKeyOf(record.topic, record.partition), record.offset, recordBytes(record));
+    buffer.consumed(partitionKeyOf(record.topic, record.partition), record.offset, recordBytes(record), record.timestampMs);
     return true;
   }
 
@@ -199,7 +199,7 @@ export class TableSink {
     const table = this.table;
     if (!table) return undefined;
     if (!decoded.event) {
-      this.current(table).consumed(tp, record.offset, recordBytes(record)); // a tombstone: nothing to apply
+      this.current(table).consumed(tp, record.offset, recordBytes(record), record.timestampMs); // a tombstone: nothing to apply
       return true;
     }
     const decision = this.decisions.get(decoded.writer.id);
@@ -226,7 +226,7 @@ export class TableSink {
     }
     if (!claimed()) return false;
     if (!decoded.event) {
-      this.current(table).consumed(tp, record.offset, recordBytes(record)); // a tombstone: nothing to apply
+      this.current(table).consumed(tp, record.offset, recordBytes(record), record.timestampMs); // a tombstone: nothing to apply
       return true;
     }
     const decided = await this.decide(table, decoded.writer);
@@ -243,7 +243,7 @@ export class TableSink {
     const bytes = recordBytes(record);
     const order = event.source.sequence === null && event.source.lsn === null ? null : sourceOrderOf(event.source);
     if (order && isReplay(order, maxPosition(this.committedPositions.get(tp), buffer.positions.get(tp)))) {
-      buffer.consumed(tp, record.offset, bytes); // a replayed CDC event, already applied
+      buffer.consumed(tp, record.offset, bytes, record.timestampMs); // a replayed CDC event, already applied
       return true;
     }
     try {
@@ -253,7 +253,7 @@ export class TableSink {
       throw error;
     }
     if (order) buffer.keptPosition(tp, order.position);
-    buffer.consumed(tp, record.offset, bytes);
+    buffer.consumed(tp, record.offset, bytes, record.timestampMs);
     return true;
   }
 

@@ -24,6 +24,7 @@ import { rewriteFiles } from '../../catalog/transaction/rewrite-files.js';
 import { KAFKA_GROUP_PROPERTY, KAFKA_OFFSETS_PROPERTY, SOURCE_POSITIONS_PROPERTY } from '../../consumers/offsets.js';
 import { openDuckDB } from '../../shared/duckdb.js';
 import { CommitConflictError, CommitStateUnknownError, describeError } from '../../shared/errors.js';
+import { measureCompaction } from '../../shared/metrics.js';
 import type { Logger } from '../../shared/logger.js';
 import type { PlannedFile, RewriteGroup } from './plan.js';
 import { needsDeleteRewrite, planRewrites } from './plan.js';
@@ -75,7 +76,10 @@ export interface CompactionResult {
 
 const lastOrphanRun = new Map<string, number>();
 
-/** The sink's progress properties of the newest ancestor that has them, for a maintenance snapshot to carry. */
+/**
+ * The sink's progress properties of the newest ancestor that has them, for a maintenance snapshot to carry: only
+ * these (a whitelist), never the properties that describe that ancestor's batch (its Kafka timestamps, commit id).
+ */
 export function carriedProgress(base: Table, parent: Snapshot | undefined): Record<string, string> {
   const found = ancestorsOf(base.metadata, parent?.snapshotId).find((s) => s.summary[KAFKA_OFFSETS_PROPERTY] !== undefined);
   if (!found) return {};
@@ -129,7 +133,12 @@ async function removableDeletes(rewrite: RewriteOptions, candidates: readonly Da
   });
 }
 
+/** Compacts one table (see the top of this file); measured in the duckhouse_compaction_* metrics (metrics.ts). */
 export async function compactTable(options: CompactTableOptions): Promise<CompactionResult> {
+  return measureCompaction(formatIdentifier(options.identifier), () => compactOnce(options));
+}
+
+async function compactOnce(options: CompactTableOptions): Promise<CompactionResult> {
   const started = Date.now();
   const now = options.now ?? Date.now;
   const name = formatIdentifier(options.identifier);

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { DuckHouseError } from '../../shared/errors.js';
+import { dbtRunFinished } from '../../shared/metrics.js';
 import type { Logger } from '../../shared/logger.js';
 import { withDuckDBFile } from '../duckdb-file.js';
 import type { DbtFailure, DbtNodeResult, DbtRunRecord } from './dbt-results.js';
@@ -263,6 +264,7 @@ function finish(options: DbtRunOptions, record: DbtRunRecord): DbtRunRecord {
   if (record.status === 'error') options.logger.warn({ runId: record.id, logFile: record.logFile, failures: record.failures.length }, line);
   else options.logger.info({ runId: record.id, logFile: record.logFile }, line);
   progress(options, 100, line);
+  dbtRunFinished(record);
   return record;
 }
 

@@ -21,6 +21,7 @@ import { Summary } from '../../catalog/spec/snapshot.js';
 import { ancestorsOf, currentSchema } from '../../catalog/spec/table-metadata.js';
 import { openDuckDB, runInTransaction } from '../../shared/duckdb.js';
 import { DuckHouseError, NotFoundError } from '../../shared/errors.js';
+import { measureViewsRefresh } from '../../shared/metrics.js';
 import type { Logger } from '../../shared/logger.js';
 import { withDuckDBFile } from '../duckdb-file.js';
 import type { LocalFile } from './file-cache.js';
@@ -91,8 +92,15 @@ export class ViewRefresher {
     this.lockWaitMs = options.lockWaitMs;
   }
 
-  /** Refreshes one table's views; if the table no longer exists in the catalog, drops its views/macros/meta rows (dropped: true). */
-  async refresh(id: TableIdentifier, onProgress?: RefreshProgress): Promise<RefreshResult> {
+  /**
+   * Refreshes one table's views; if the table no longer exists in the catalog, drops its views/macros/meta rows
+   * (dropped: true). Measured in duckhouse_views_refresh* (metrics.ts).
+   */
+  refresh(id: TableIdentifier, onProgress?: RefreshProgress): Promise<RefreshResult> {
+    return measureViewsRefresh(formatIdentifier(id), () => this.refreshOne(id, onProgress));
+  }
+
+  private async refreshOne(id: TableIdentifier, onProgress?: RefreshProgress): Promise<RefreshResult> {
     const started = performance.now();
     const names = viewNames(id);
     const progress = throttled(onProgress);

@@ -9,6 +9,7 @@ import type { Kafka } from 'kafkajs';
 import { type AvroRecordSchema, avroNamespace, emptySource, envelopeAvroSchema, rowSchemaOfEnvelope } from '../../schemas/envelope.js';
 import { keySubject, latestAvro, SchemaCache, valueSubject } from '../../schemas/registry.js';
 import { DataInvalidError, DuckHouseError } from '../../shared/errors.js';
+import { producerAcked } from '../../shared/metrics.js';
 import { type DeadLetter, deadLetterMessage } from '../dead-letter.js';
 import { createProducer, dlqTopic, ensureTopic, tableTopic } from '../kafka/client.js';
 import { type Compression, KafkaSender } from '../kafka/sender.js';
@@ -197,6 +198,7 @@ export async function produceCsv(kafka: Kafka, registry: SchemaRegistry, options
         ackedLine = Math.max(ackedLine, lastLine);
         ackedSent += sent;
         ackedRejected += rejected;
+        producerAcked('csv', topic, sent, rejected);
       });
       const t = Date.now();
       if (t - lastCheckpoint >= CHECKPOINT_MS) {

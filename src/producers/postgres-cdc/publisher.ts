@@ -7,6 +7,7 @@
 import { COMPATIBILITY } from '@kafkajs/confluent-schema-registry';
 import type { Logger } from 'pino';
 import { avroNamespace, envelopeAvroSchema } from '../../schemas/envelope.js';
+import { producerAcked } from '../../shared/metrics.js';
 import { type CachedSchema, keySubject, SchemaCache, valueSubject } from '../../schemas/registry.js';
 import { deadLetter, deadLetterMessage } from '../dead-letter.js';
 import type { KafkaSender, OutgoingMessage } from '../kafka/sender.js';
@@ -98,13 +99,20 @@ export class Publisher {
     return { value: valueSchema, key: keySchema };
   }
 
-  /** Sends the items in order; `onAck` (if given) makes one ack callback per Kafka message. */
+  /** Sends the items in order; `onAck` (if given) makes one ack callback per Kafka message. Counted once acknowledged. */
   async publish(channel: TableChannel, items: readonly Outgoing[], onAck?: () => () => void): Promise<void> {
-    const { sender } = this.options;
+    const { sender, dlqTopic } = this.options;
+    let sent = 0;
+    let rejected = 0;
     for (const item of items) {
       const messages = this.messages(channel, item);
-      for (const message of messages) await sender.send(message, onAck?.());
+      for (const message of messages) {
+        if (message.topic === dlqTopic) rejected++;
+        else sent++;
+        await sender.send(message, onAck?.());
+      }
     }
+    if (sent + rejected > 0) sender.onAcked(() => producerAcked('cdc', channel.topic, sent, rejected));
   }
 
   private messages(channel: TableChannel, item: Outgoing): OutgoingMessage[] {

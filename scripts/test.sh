@@ -40,6 +40,8 @@ if [[ "$tier" != "--unit" ]]; then
     started_trino=1
   fi
   node bin/duckhouse.js stack up --with trino
+  # The status page's browser tests drive Debian's Chromium (installed once, with apt).
+  bash scripts/ensure-chromium.sh
 fi
 cleanup() {
   # Quietly, so the test runner's summary stays the last thing printed.

@@ -12,8 +12,9 @@ import path from 'node:path';
 import type { Redis } from 'ioredis';
 import { promisify } from 'node:util';
 import type { Catalog } from '../catalog/catalogs/catalog.js';
-import { startRestCatalogServer } from '../catalog/catalogs/rest-server/server.js';
+import { displayRow } from '../catalog/read/display-value.js';
 import { scanRows } from '../catalog/read/scan-table.js';
+import { currentSchema } from '../catalog/spec/table-metadata.js';
 import { waitForTable } from '../consumers/catch-up.js';
 import { tableProgress } from '../consumers/offsets.js';
 import { Sink } from '../consumers/sink.js';
@@ -24,6 +25,10 @@ import { CommitEventPublisher } from '../compactor/queues.js';
 import { waitForWorkers } from '../compactor/worker-status.js';
 import { Workers } from '../compactor/workers.js';
 import { openDuckDB } from '../shared/duckdb.js';
+import { startServer } from '../server/app.js';
+import type { SqlResult } from '../server/sql/sql-engine.js';
+import { SqlEngine } from '../server/sql/sql-engine.js';
+import type { StatusReport } from '../server/status/status-types.js';
 import { produceDemoCustomers } from './demo-customers.js';
 import { produceCsv } from '../producers/csv/csv-producer.js';
 import { prepareCsvInput } from '../producers/csv/row-encoder.js';
@@ -66,6 +71,10 @@ export interface DemoResult {
   dbt: DbtRunRecord;
   /** analytics.customer_revenue and analytics.daily_orders as the marts hold them. */
   marts: { customerRevenue: Record<string, unknown>[]; dailyOrders: Record<string, unknown>[] };
+  /** Orders per status, through the HTTP API's read-only SQL endpoint. */
+  sqlByStatus: SqlResult;
+  /** The status page's report (GET /api/v1/status). */
+  status: StatusReport;
 }
 
 const PYICEBERG_SCRIPT = `
@@ -82,22 +91,6 @@ def plain(v):
 rows = [{k: plain(v) for k, v in r.items()} for r in table.scan().to_arrow().to_pylist()]
 print(json.dumps(sorted(rows, key=lambda r: r["order_id"])))
 `;
-
-/** A value as the demo prints it (and as PyIceberg's JSON shows it): decimals as text, timestamps as ISO µs. */
-function plain(name: string, value: unknown, scales: Map<string, number>): unknown {
-  if (typeof value !== 'bigint') return value;
-  const scale = scales.get(name);
-  if (scale !== undefined) {
-    const negative = value < 0n;
-    const digits = (negative ? -value : value).toString().padStart(scale + 1, '0');
-    return `${negative ? '-' : ''}${digits.slice(0, digits.length - scale)}.${digits.slice(digits.length - scale)}`;
-  }
-  if (name === 'ordered_at') {
-    const ms = value / 1000n;
-    return `${new Date(Number(ms)).toISOString().slice(0, 19)}.${String(value % 1_000_000n).padStart(6, '0')}Z`;
-  }
-  return Number(value);
-}
 
 export async function runDemo(endpoints: StackEndpoints, options: DemoOptions): Promise<DemoResult> {
   const report = options.report ?? (() => undefined);
@@ -166,29 +159,54 @@ export async function runDemo(endpoints: StackEndpoints, options: DemoOptions): 
 
   // 5. Readers: DuckHouse's scan (DuckDB over the Parquet files, deletes applied) and PyIceberg via the REST catalog.
   const table = await options.catalog.loadTable(id);
-  const scales = new Map(table.metadata.schemas.at(-1)!.fields.flatMap((f) => (f.type.kind === 'decimal' ? [[f.name, f.type.scale] as const] : [])));
+  const fields = currentSchema(table.metadata).fields;
   const rows: Record<string, unknown>[] = [];
-  for await (const chunk of scanRows(table)) for (const row of chunk) rows.push(Object.fromEntries(Object.entries(row).map(([k, v]) => [k, plain(k, v, scales)])));
+  for await (const chunk of scanRows(table)) for (const row of chunk) rows.push(displayRow(fields, row));
   rows.sort((a, b) => Number(a.order_id) - Number(b.order_id));
-  // PyIceberg attaches through DuckHouse's Iceberg REST catalog (as Trino, Spark and DuckDB would), served here
-  // in-process with a one-off admin token that lives only in memory.
+  // The HTTP server `duckhouse serve` runs, in-process with a one-off admin token that lives only in memory: PyIceberg
+  // attaches through its Iceberg REST catalog (as Trino, Spark and DuckDB would), the SQL endpoint reads the views the
+  // workers built, and the status page's report says whether every table is fresh.
   const demoToken = randomBytes(24).toString('base64url');
-  const server = await startRestCatalogServer({
+  const statusRedis = connectRedis(endpoints.redis);
+  const sql = new SqlEngine({ databaseFile: options.databaseFile, cacheDir: path.join(path.dirname(options.databaseFile), 'cache'), warehouse: options.catalog.warehouse });
+  const server = await startServer({
     catalog: options.catalog,
     authenticate: async (token) => (token === demoToken ? { kind: 'admin', tokenId: 'demo' } : undefined),
     clientConfig: { 's3.endpoint': endpoints.s3.endpoint, 's3.path-style-access': 'true', 's3.region': endpoints.s3.region },
+    sql,
+    status: { catalog: options.catalog, kafka, redis: statusRedis, prefix },
   });
-  const catalogProps = { type: 'rest', uri: server.url, token: demoToken, 's3.access-key-id': endpoints.s3.accessKeyId, 's3.secret-access-key': endpoints.s3.secretAccessKey };
+  const api = async <T>(route: string, body?: unknown): Promise<T> => {
+    const response = await fetch(`${server.url}${route}`, {
+      method: body === undefined ? 'GET' : 'POST',
+      headers: { authorization: `Bearer ${demoToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    if (!response.ok) throw new DuckHouseError('internal', `demo: ${route} answered ${response.status}: ${(await response.text()).slice(0, 500)}`);
+    return (await response.json()) as T;
+  };
+  const catalogProps = { type: 'rest', uri: server.catalogUrl, token: demoToken, 's3.access-key-id': endpoints.s3.accessKeyId, 's3.secret-access-key': endpoints.s3.secretAccessKey };
   let pyiceberg: Record<string, unknown>[];
+  let byStatus: SqlResult;
+  let status: StatusReport;
   try {
-    const { stdout } = await promisify(execFile)(endpoints.python.python, ['-c', PYICEBERG_SCRIPT, options.catalogName, 'demo.orders'], { env: { ...process.env, DUCKHOUSE_DEMO_CATALOG: JSON.stringify(catalogProps) } });
-    pyiceberg = JSON.parse(stdout) as Record<string, unknown>[];
-  } catch (error) {
-    throw new DuckHouseError('internal', `PyIceberg could not read demo.orders: ${((error as { stderr?: string }).stderr ?? String(error)).slice(-1500)}`, { cause: error });
+    try {
+      const { stdout } = await promisify(execFile)(endpoints.python.python, ['-c', PYICEBERG_SCRIPT, options.catalogName, 'demo.orders'], { env: { ...process.env, DUCKHOUSE_DEMO_CATALOG: JSON.stringify(catalogProps) } });
+      pyiceberg = JSON.parse(stdout) as Record<string, unknown>[];
+    } catch (error) {
+      throw new DuckHouseError('internal', `PyIceberg could not read demo.orders: ${((error as { stderr?: string }).stderr ?? String(error)).slice(-1500)}`, { cause: error });
+    }
+    report(`readers: DuckHouse reads ${rows.length} rows, PyIceberg reads ${pyiceberg.length} rows through the Iceberg REST catalog at ${server.catalogUrl}${JSON.stringify(rows) === JSON.stringify(pyiceberg) ? ' — the same rows' : ' — THEY DIFFER'}`);
+    byStatus = await api<SqlResult>('/api/v1/sql', { sql: 'SELECT status, count(*) AS orders, sum(amount) AS amount FROM demo.orders GROUP BY status ORDER BY status' });
+    report(`sql: POST ${server.url}/api/v1/sql (read-only, over the DuckDB views): ${byStatus.rows.map(([s, n, a]) => `${String(s)} ${String(n)} orders ${String(a)}`).join(', ')}`);
+    status = await api<StatusReport>('/api/v1/status');
+    const tables = status.tables.items.filter((t) => t.role === 'table');
+    report(`status: ${server.url}/status is ${status.state}: ${tables.map((t) => `${t.table} ${t.rows ?? '?'} rows, ${t.dataFiles ?? '?'} data files, lag ${t.totalLag ?? '?'}, ${t.freshnessState}`).join('; ')}`);
   } finally {
     await server.close();
+    await sql.close();
+    await statusRedis.quit().catch(() => undefined);
   }
-  report(`readers: DuckHouse reads ${rows.length} rows, PyIceberg reads ${pyiceberg.length} rows through the Iceberg REST catalog at ${server.url}${JSON.stringify(rows) === JSON.stringify(pyiceberg) ? ' — the same rows' : ' — THEY DIFFER'}`);
   const progress = tableProgress(table.metadata);
   const marts = await readMarts(options.databaseFile);
   return {
@@ -203,6 +221,8 @@ export async function runDemo(endpoints: StackEndpoints, options: DemoOptions): 
     pyiceberg,
     dbt,
     marts,
+    sqlByStatus: byStatus,
+    status,
   };
 }
 

@@ -184,7 +184,7 @@ export function readEndpoints(env: NodeJS.ProcessEnv = process.env): StackEndpoi
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as StackEndpoints;
   } catch (cause) {
-    throw new DuckHouseError('config', `no stack config at ${file}: run \`duckhouse stack up\` first`, { cause });
+    throw new DuckHouseError('stack', `no stack config at ${file}: run \`duckhouse stack up\` first`, { cause });
   }
 }
 

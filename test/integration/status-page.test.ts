@@ -9,8 +9,10 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Queue, Worker } from 'bullmq';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import Fastify from 'fastify';
-import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Page } from 'playwright-core';
@@ -27,7 +29,7 @@ import type { DbtRunRecord } from '../../src/compactor/dbt/dbt-results.js';
 import { recordDbtRun } from '../../src/compactor/dbt/dbt-runs.js';
 import { dbtRunsKey, queueNames } from '../../src/compactor/queues.js';
 import { DeadLetterSink } from '../../src/consumers/dead-letters.js';
-import { encodeOffsets, partitionKeyOf, KAFKA_OFFSETS_PROPERTY } from '../../src/consumers/offsets.js';
+import { encodeOffsets, KAFKA_MIN_TIMESTAMP_PROPERTY, KAFKA_OFFSETS_PROPERTY, partitionKeyOf } from '../../src/consumers/offsets.js';
 import { deadLetter } from '../../src/producers/dead-letter.js';
 import { produceCsv } from '../../src/producers/csv/csv-producer.js';
 import { prepareCsvInput } from '../../src/producers/csv/row-encoder.js';
@@ -37,7 +39,7 @@ import { createLogger } from '../../src/shared/logger.js';
 import type { AccessScope } from '../../src/tenants/scope.js';
 import { tenantNames, tenantScope } from '../../src/tenants/scope.js';
 import type { StatusDeps } from '../../src/server/status/status-data.js';
-import { collectStatus, KAFKA_MIN_TIMESTAMP_PROPERTY } from '../../src/server/status/status-data.js';
+import { collectStatus } from '../../src/server/status/status-data.js';
 import { statusRoutes } from '../../src/server/status/status-routes.js';
 import type { StatusReport } from '../../src/server/status/status-types.js';
 import type { LaunchedChromium } from './browser.js';
@@ -92,11 +94,9 @@ const range = (from: number, to: number): number[] => Array.from({ length: to - 
 async function serve(deps: StatusDeps, options: { swagger?: boolean } = {}): Promise<{ app: FastifyInstance; url: string }> {
   const app = Fastify();
   if (options.swagger) {
-    // Loaded by a computed name: its types widen FastifyContextConfig for the whole program (rest-routes.ts's
-    // `config: { public: true }` then stops type-checking), which is the app's to settle, not this test's.
-    const name = '@fastify/swagger';
-    const swagger = ((await import(name)) as { default: FastifyPluginAsync<Record<string, unknown>> }).default;
     await app.register(swagger, { openapi: { info: { title: 'DuckHouse', version: '0' } } });
+    // The docs UI serves files with @fastify/static too, as the board does: both must coexist.
+    await app.register(swaggerUi, { routePrefix: '/api/docs' });
   }
   app.decorateRequest('duckhouseScope', undefined);
   app.addHook('onRequest', async (request) => {
@@ -272,6 +272,11 @@ describe('status page', () => {
     assert.deepEqual(json, JSON.parse(JSON.stringify(await collectStatus(deps, admin))));
     assert.equal(json.tables.items.find((t) => t.table === 'ops.events')?.totalLag, 5);
     assert.equal(offsite.length, 0, `no request left the server: ${offsite.join(', ')}`);
+    const openapi = (await (await fetch(`${url}/api/docs/json`, { headers: { 'x-test-scope': 'admin' } })).json()) as { paths: Record<string, Record<string, { tags?: string[]; responses: Record<string, unknown> }>> };
+    assert.deepEqual(openapi.paths['/api/v1/status']?.get?.tags, ['status']);
+    assert.ok(openapi.paths['/api/v1/status']?.get?.responses['200'], 'the report\'s schema is in the document');
+    assert.deepEqual(openapi.paths['/status']?.get?.tags, ['status']);
+    assert.equal(Object.keys(openapi.paths).filter((p) => p.startsWith('/status/queues')).length, 0, 'the board\'s routes stay out of the document');
 
     // The queue board (bull-board), served from node_modules, loads its queues without reaching other hosts.
     await page.click('#queue-board-link');
@@ -335,13 +340,15 @@ describe('status page', () => {
     assert.match(html, /data-error-section="dbt-runs"/);
     assert.match(html, /data-error-section="dead-letters-topic"/);
     assert.match(html, /data-state="degraded"/);
+    assert.match(html, /id="summary-lag"><span class="label">records behind<\/span><span class="value">—</, 'an unknown lag is not shown as 0');
+    assert.match(html, /id="problems"><li>acme\.orders, ops\.events: Kafka/, 'Kafka down is one problem');
     const page = await browser.newPage();
     await page.setContent(html);
     await screenshot(page, 'status-page-sources-down');
     await page.close();
   });
 
-  test('a table written by a real sink: rows, caught up on every partition, chart points only from recorded timestamps', async () => {
+  test('a table written by a real sink: rows, caught up on every partition, one chart point per commit with a timestamp', async () => {
     const sinkPrefix = uniqueName('ss').replace('-', '_');
     const file = path.join(context.dir, 'items.csv');
     await writeFile(file, `${['id,name', ...range(0, 200).map((i) => `${i},item ${i}`)].join('\n')}\n`);
@@ -364,6 +371,7 @@ describe('status page', () => {
     assert.equal(items.freshnessLagMs, 0);
     const table = await catalog.loadTable(id);
     const stamped = table.metadata.snapshots.filter((s) => s.summary[KAFKA_MIN_TIMESTAMP_PROPERTY] !== undefined).length;
+    assert.ok(stamped > 0, 'the sink records its batches\' oldest Kafka timestamp');
     assert.equal(items.freshness.length, Math.min(stamped, 50), 'one point per commit that records a timestamp, none invented');
     for (const p of items.freshness) assert.ok(p.freshnessSeconds >= 0 && p.freshnessSeconds < 600, JSON.stringify(p));
   });

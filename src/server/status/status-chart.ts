@@ -7,7 +7,7 @@ import type { TableStatus } from './status-types.js';
 
 const WIDTH = 960;
 const HEIGHT = 320;
-const MARGIN = { left: 72, right: 20, top: 16, bottom: 52 };
+const MARGIN = { left: 84, right: 20, top: 16, bottom: 52 };
 
 /** Colour-blind friendly (Tableau 10); tables past ten reuse a colour with a dash pattern. */
 const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#79706e'];
@@ -56,9 +56,16 @@ export function renderFreshnessChart(tables: readonly TableStatus[]): string {
     xMin = mid - 30_000;
     xMax = mid + 30_000;
   }
-  const yStep = niceStep(Math.max(Math.max(...points.map((p) => p.y)) - Math.min(0, ...points.map((p) => p.y)), 1) / 5);
-  const yMin = Math.floor(Math.min(0, ...points.map((p) => p.y)) / yStep) * yStep;
-  const yMax = Math.max(yMin + yStep, Math.ceil(Math.max(...points.map((p) => p.y)) / yStep) * yStep);
+  // The y axis in one unit (s, min or h, by the largest value) with 1-2-5 steps in that unit.
+  const ys = points.map((p) => p.y);
+  const largest = Math.max(...ys.map(Math.abs));
+  const unit = largest >= 7200 ? { div: 3600, name: 'h' } : largest >= 120 ? { div: 60, name: 'min' } : { div: 1, name: 's' };
+  const lowU = Math.min(0, ...ys) / unit.div;
+  const highU = Math.max(...ys) / unit.div;
+  const stepU = niceStep(Math.max(highU - lowU, 1) / 5);
+  const yStep = stepU * unit.div;
+  const yMin = Math.floor(lowU / stepU) * yStep;
+  const yMax = Math.max(yMin + yStep, Math.ceil(highU / stepU) * yStep);
   const plotW = WIDTH - MARGIN.left - MARGIN.right;
   const plotH = HEIGHT - MARGIN.top - MARGIN.bottom;
   const sx = (x: number): number => MARGIN.left + ((x - xMin) / (xMax - xMin)) * plotW;
@@ -66,8 +73,7 @@ export function renderFreshnessChart(tables: readonly TableStatus[]): string {
   const f = (n: number): string => n.toFixed(1);
 
   const parts: string[] = [];
-  // Grid and y ticks, all in one unit.
-  const unit = Math.max(Math.abs(yMin), Math.abs(yMax)) >= 7200 ? { div: 3600, name: 'h' } : Math.max(Math.abs(yMin), Math.abs(yMax)) >= 120 ? { div: 60, name: 'min' } : { div: 1, name: 's' };
+  // Grid and y ticks.
   for (let y = yMin; y <= yMax + yStep / 1000; y += yStep) {
     const label = `${Number((y / unit.div).toFixed(2))} ${unit.name}`;
     parts.push(`<line class="grid" x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${f(sy(y))}" y2="${f(sy(y))}"/>`);

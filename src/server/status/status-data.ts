@@ -14,7 +14,7 @@ import { Summary } from '../../catalog/spec/snapshot.js';
 import type { TableMetadata } from '../../catalog/spec/table-metadata.js';
 import { ancestorsOf, currentSnapshot, snapshotById } from '../../catalog/spec/table-metadata.js';
 import type { PartitionKey } from '../../consumers/offsets.js';
-import { parsePartitionKey, partitionKeyOf, tableProgress } from '../../consumers/offsets.js';
+import { KAFKA_MIN_TIMESTAMP_PROPERTY, parsePartitionKey, partitionKeyOf, tableProgress } from '../../consumers/offsets.js';
 import type { AccessScope } from '../../tenants/scope.js';
 import { ownsNamespace, ownsTopic } from '../../tenants/scope.js';
 import type { DeadLetterCache } from './status-dead-letters.js';
@@ -23,12 +23,6 @@ import type { TopicOffsetsResult } from './status-sources.js';
 import { errorText, fetchTopicOffsets, mapLimit, readDbtRuns, readQueues, withTimeout } from './status-sources.js';
 import type { FreshnessPoint, OverallState, PartitionLag, StatusReport, TableStatus } from './status-types.js';
 import { FRESHNESS_DEFINITION } from './status-types.js';
-
-/**
- * Summary property of sink commits: the Kafka timestamp (ms) of the oldest record in the commit. Written by the sink
- * (consumers/); read here only, and when absent the commit has no point on the chart.
- */
-export const KAFKA_MIN_TIMESTAMP_PROPERTY = 'duckhouse.kafka.min-timestamp-ms';
 
 export interface StatusLimits {
   /** Commits per table on the freshness chart (newest first, those with timestamps). Default 50. */
@@ -86,7 +80,10 @@ const count = (summary: Readonly<Record<string, string>> | undefined, key: strin
 
 const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
 
-/** Recent commits with a min-timestamp, oldest first: commit time − oldest record's Kafka timestamp. */
+/**
+ * Recent commits that record their oldest record's Kafka timestamp (KAFKA_MIN_TIMESTAMP_PROPERTY, written by the sink),
+ * oldest first: commit time − that timestamp. A commit without it (older sinks, compactions) has no point.
+ */
 export function freshnessSeries(metadata: TableMetadata, head: Snapshot | undefined, points: number): FreshnessPoint[] {
   const series: FreshnessPoint[] = [];
   for (const snapshot of ancestorsOf(metadata, head?.snapshotId)) {
@@ -113,10 +110,10 @@ function tableFacts(id: TableIdentifier, metadata: TableMetadata, deps: Required
     progressError = `the offsets in the snapshot summary are unreadable: ${errorText(error)}`;
   }
   // The topics the table records (a tenant sees its own only); else the naming rule's `<prefix>.<ns>.<table>`.
-  const recordedTopics = [...new Set([...recorded.keys()].map((key) => parsePartitionKey(key).topic))].filter((t) => ownsTopic(scope, t)).sort();
+  const recordedTopics = [...new Set([...recorded.keys()].map((key) => parsePartitionKey(key).topic))].sort();
   const guessedTopic = recordedTopics.length === 0;
   const guess = `${deps.prefix}.${[...id.namespace, id.name].join('.')}`;
-  const topics = isDlq ? [] : guessedTopic ? [guess].filter((t) => ownsTopic(scope, t)) : recordedTopics;
+  const topics = isDlq ? [] : (guessedTopic ? [guess] : recordedTopics).filter((t) => ownsTopic(scope, t));
   const records = count(summary, Summary.TOTAL_RECORDS);
   const positionDeletes = count(summary, Summary.TOTAL_POSITION_DELETES) ?? 0;
   return {

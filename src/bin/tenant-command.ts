@@ -35,9 +35,6 @@ interface ServiceFlags extends CatalogFlags {
 
 const STORE_NOTE = 'Store this token now (in a secret manager, for example): it is shown only this once; DuckHouse keeps only its hash.';
 
-/** Usage errors exit 2 (commander's default is 1). */
-const usageExit = <C extends Command>(command: C): C => command.exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2)) as C;
-
 function addServiceOptions(command: Command): Command {
   addPrefixOption(command, 'the sink\'s topic prefix: a tenant\'s topics are <prefix>.<id>.<table>');
   addDuckDBOption(command);
@@ -95,9 +92,9 @@ function formatDeleted(r: DeleteTenantResult): string {
 }
 
 export function tenantCommand(out: Output = process.stdout, err: Output = process.stderr): Command {
-  const tenant = usageExit(new CommandClass('tenant').description('tenants: isolated namespaces (topics, warehouse prefix, catalog namespace, DuckDB schema) with their own bearer tokens'));
+  const tenant = (new CommandClass('tenant').description('tenants: isolated namespaces (topics, warehouse prefix, catalog namespace, DuckDB schema) with their own bearer tokens'));
 
-  const create = usageExit(new CommandClass('create').argument('<id>', 'tenant id: a lower-case letter, then up to 39 lower-case letters, digits or _')
+  const create = (new CommandClass('create').argument('<id>', 'tenant id: a lower-case letter, then up to 39 lower-case letters, digits or _')
     .description('create a tenant and print its first token (once)')
     .option('--description <text>', 'what the tenant is for'));
   addServiceOptions(create).action(async (id: string, flags: ServiceFlags & { description?: string }) => {
@@ -119,7 +116,7 @@ export function tenantCommand(out: Output = process.stdout, err: Output = proces
     ].join('\n'));
   });
 
-  const list = usageExit(new CommandClass('list').description('list tenants with their state and token counts').option('--json', 'print a JSON array'));
+  const list = (new CommandClass('list').description('list tenants with their state and token counts').option('--json', 'print a JSON array'));
   list.action(async (flags: { json?: boolean }) => {
     const tenants = await withStore(readEndpoints(), (store) => store.listTenants());
     if (flags.json) {
@@ -136,7 +133,7 @@ export function tenantCommand(out: Output = process.stdout, err: Output = proces
     ])}\n`);
   });
 
-  const remove = usageExit(new CommandClass('delete').argument('<id>', 'tenant id')
+  const remove = (new CommandClass('delete').argument('<id>', 'tenant id')
     .description('delete a tenant and everything it owns (tables and files, namespaces, DuckDB schemas, topics, subjects, tokens); re-run to finish an interrupted delete')
     .option('--yes', 'confirm the deletion (without it, print what would be deleted and exit 2)'));
   addServiceOptions(remove).action(async (id: string, flags: ServiceFlags & { yes?: boolean }) => {
@@ -167,7 +164,7 @@ export function tenantCommand(out: Output = process.stdout, err: Output = proces
     });
   });
 
-  const token = usageExit(new CommandClass('token').argument('[id]', 'the tenant the token is for')
+  const token = (new CommandClass('token').argument('[id]', 'the tenant the token is for')
     .description('issue another token for a tenant, or an admin token (--admin); printed once')
     .option('--admin', 'an admin token: sees every namespace')
     .option('--description <text>', 'what the token is for (shown in `tenant tokens`)')
@@ -184,7 +181,7 @@ export function tenantCommand(out: Output = process.stdout, err: Output = proces
     out.write(`${id === undefined ? 'admin token' : `token for tenant ${id}`} ${issued.tokenId}:\n  ${issued.token}\n${STORE_NOTE}\n`);
   });
 
-  const tokens = usageExit(new CommandClass('tokens').argument('[id]', 'only this tenant\'s tokens')
+  const tokens = (new CommandClass('tokens').argument('[id]', 'only this tenant\'s tokens')
     .description('list tokens (ids, never secrets)')
     .option('--admin', 'only admin tokens')
     .option('--json', 'print a JSON array'));
@@ -204,7 +201,7 @@ export function tenantCommand(out: Output = process.stdout, err: Output = proces
     ])}\n`);
   });
 
-  const revoke = usageExit(new CommandClass('revoke').argument('<token-id>', 'the token id (the 12 hex characters after dhk_)')
+  const revoke = (new CommandClass('revoke').argument('<token-id>', 'the token id (the 12 hex characters after dhk_)')
     .description('revoke a token (services that cache tokens stop accepting it within seconds)'));
   revoke.action(async (tokenId: string) => {
     const done = await withStore(readEndpoints(), (store) => store.revokeToken(tokenId));

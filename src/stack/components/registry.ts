@@ -9,6 +9,8 @@ import { httpOk, mavenCopy, requireTool, runLogged } from '../tools.js';
 import { REGISTRY_DATABASE } from './postgres.js';
 
 export const APICURIO_VERSION = '3.0.9';
+/** What GET /subjects may return (Apicurio's default, 1000, truncates silently). */
+export const MAX_SUBJECTS = 1_000_000;
 
 function runnerJar(dir: string): string {
   const jar = readdirSync(dir).find((f) => f.endsWith('-runner.jar'));
@@ -46,6 +48,8 @@ export const registry: Component = {
         '-Dquarkus.http.host=127.0.0.1',
         `-Dquarkus.http.port=${ports.registry}`,
         `-Dapicurio.storage.snapshot.location=${ctx.dataDir}`,
+        // The ccompat GET /subjects silently stops at 1000 subjects by default; tenant deletion lists them all.
+        `-Dapicurio.ccompat.max-subjects=${MAX_SUBJECTS}`,
         '-jar', runnerJar(dir),
       ],
       cwd: dir,

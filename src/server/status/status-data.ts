@@ -9,8 +9,8 @@ import type { Kafka } from 'kafkajs';
 import type { Redis } from 'ioredis';
 import type { Catalog, TableIdentifier } from '../../catalog/catalogs/catalog.js';
 import { formatIdentifier, tablesUnder } from '../../catalog/catalogs/catalog.js';
+import { tableOverview } from '../../catalog/read/table-info.js';
 import type { Snapshot } from '../../catalog/spec/snapshot.js';
-import { Summary } from '../../catalog/spec/snapshot.js';
 import type { TableMetadata } from '../../catalog/spec/table-metadata.js';
 import { ancestorsOf, currentSnapshot, snapshotById } from '../../catalog/spec/table-metadata.js';
 import type { PartitionKey } from '../../consumers/offsets.js';
@@ -73,11 +73,6 @@ interface TableFacts {
   readonly progressError: string | null;
 }
 
-const count = (summary: Readonly<Record<string, string>> | undefined, key: string): number | null => {
-  const text = summary?.[key];
-  return text === undefined || !/^\d+$/.test(text) ? null : Number(text);
-};
-
 const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
 
 /**
@@ -97,7 +92,6 @@ export function freshnessSeries(metadata: TableMetadata, head: Snapshot | undefi
 
 function tableFacts(id: TableIdentifier, metadata: TableMetadata, deps: Required<Pick<StatusDeps, 'prefix' | 'dlqTable'>>, scope: AccessScope, limits: StatusLimits): TableFacts {
   const head = currentSnapshot(metadata);
-  const summary = head?.summary;
   const isDlq = formatIdentifier(id) === formatIdentifier(deps.dlqTable);
   let recorded: ReadonlyMap<PartitionKey, bigint> = new Map();
   let lastSinkCommitMs: number | undefined;
@@ -114,8 +108,8 @@ function tableFacts(id: TableIdentifier, metadata: TableMetadata, deps: Required
   const guessedTopic = recordedTopics.length === 0;
   const guess = `${deps.prefix}.${[...id.namespace, id.name].join('.')}`;
   const topics = isDlq ? [] : (guessedTopic ? [guess] : recordedTopics).filter((t) => ownsTopic(scope, t));
-  const records = count(summary, Summary.TOTAL_RECORDS);
-  const positionDeletes = count(summary, Summary.TOTAL_POSITION_DELETES) ?? 0;
+  // The counts every surface shows (table-info.ts): live rows = records − position deletes, files, size, last commit.
+  const overview = tableOverview(id, metadata, head?.timestampMs ?? metadata.lastUpdatedMs);
   return {
     status: {
       table: formatIdentifier(id),
@@ -123,13 +117,12 @@ function tableFacts(id: TableIdentifier, metadata: TableMetadata, deps: Required
       name: id.name,
       role: isDlq ? 'dead-letters' : 'table',
       error: null,
-      // Live rows: records in data files minus the position deletes against them (DuckHouse writes no equality deletes).
-      rows: head === undefined ? 0 : records === null ? null : Math.max(0, records - positionDeletes),
-      dataFiles: head === undefined ? 0 : count(summary, Summary.TOTAL_DATA_FILES),
-      deleteFiles: head === undefined ? 0 : count(summary, Summary.TOTAL_DELETE_FILES),
-      sizeBytes: head === undefined ? 0 : count(summary, Summary.TOTAL_FILE_SIZE),
-      snapshots: metadata.snapshots.length,
-      lastCommitAt: iso(head?.timestampMs),
+      rows: overview.rows,
+      dataFiles: overview.dataFiles,
+      deleteFiles: overview.deleteFiles,
+      sizeBytes: overview.sizeBytes,
+      snapshots: overview.snapshots,
+      lastCommitAt: overview.lastCommitAt,
       lastSinkCommitAt: iso(lastSinkCommitMs),
       topics,
       freshness: freshnessSeries(metadata, head, limits.chartPoints),

@@ -6,6 +6,7 @@
 import type { Catalog, TableIdentifier } from '../../catalog/catalogs/catalog.js';
 import { formatIdentifier } from '../../catalog/catalogs/catalog.js';
 import { scanRows } from '../../catalog/read/scan-table.js';
+import { liveRows } from '../../catalog/read/table-info.js';
 import { Summary } from '../../catalog/spec/snapshot.js';
 import { currentSnapshot } from '../../catalog/spec/table-metadata.js';
 import type { AccessScope } from '../../tenants/scope.js';
@@ -37,8 +38,7 @@ async function countLetters(options: DeadLetterCountsOptions): Promise<{ counts:
   const snapshot = currentSnapshot(table.metadata);
   if (!snapshot) return { counts: [], total: 0, note: null };
   const records = Number(snapshot.summary[Summary.TOTAL_RECORDS] ?? 0);
-  const deletes = Number(snapshot.summary[Summary.TOTAL_POSITION_DELETES] ?? 0);
-  const total = Math.max(0, records - deletes);
+  const total = liveRows(snapshot.summary) ?? records;
   if (cache?.metadataLocation === table.metadataLocation && cache.counts) return { counts: cache.counts, total, note: null };
   if (records > maxScanRows) {
     return { counts: undefined, total, note: `the DLQ table holds ${records} records, more than the ${maxScanRows} this page scans: use \`duckhouse dlq list\` for details` };

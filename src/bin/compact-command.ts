@@ -11,7 +11,7 @@ import type { TableIdentifier } from '../catalog/catalogs/catalog.js';
 import type { CompactionResult } from '../compactor/compaction/compact-table.js';
 import { compactTable } from '../compactor/compaction/compact-table.js';
 import type { CompactionPolicy } from '../compactor/compaction/policy.js';
-import { JOB, perTableJobOptions, queueNames } from '../compactor/queues.js';
+import { JOB, perTableJobOptions, queueNames, requestRefreshAfterCompaction } from '../compactor/queues.js';
 import type { TableJob } from '../compactor/queues.js';
 import { DuckHouseError, describeError } from '../shared/errors.js';
 import { createLogger } from '../shared/logger.js';
@@ -128,11 +128,11 @@ export function compactCommand(out: Output = process.stdout): Command {
           if (!flags.json) process.stderr.write(`duckhouse: compacting ${table} failed: ${describeError(error)}\n`);
         }
       }
-      const changed = results.filter((r) => r.groups > 0 || r.expiredSnapshots > 0).map((r) => r.table);
+      const changed = results.filter((r) => r.groups > 0 || r.expiredSnapshots > 0);
       if (flags.refreshViews && changed.length > 0) {
         try {
           const views = queueOf(queues.views);
-          for (const table of changed) await views.add(JOB.refreshViews, { table, snapshotId: null, reason: 'compaction', requestedAt: new Date().toISOString() } satisfies TableJob, perTableJobOptions(table, 'compaction'));
+          for (const result of changed) await requestRefreshAfterCompaction(views, result);
           await views.close();
         } catch (error) {
           process.stderr.write(`duckhouse: the views workers were not asked to refresh (${describeError(error)}); they catch up at their next refresh\n`);

@@ -6,6 +6,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { Command as CommandClass } from 'commander';
+import { defaultViewsCacheDir } from '../compactor/duckdb-file.js';
 import { createKafka } from '../producers/kafka/client.js';
 import { createRegistry } from '../schemas/registry.js';
 import { createLogger } from '../shared/logger.js';
@@ -72,7 +73,7 @@ async function serve(flags: ServeFlags): Promise<void> {
   const redis = flags.status ? connectRedis(stack.redis) : undefined;
   const sql = new SqlEngine({
     databaseFile,
-    cacheDir: flags.viewsCache ? path.resolve(flags.viewsCache) : path.join(path.dirname(databaseFile), 'cache'),
+    cacheDir: flags.viewsCache ? path.resolve(flags.viewsCache) : defaultViewsCacheDir(databaseFile),
     warehouse,
     defaultTimeoutMs: flags.sqlTimeout,
     maxTimeoutMs: Math.max(flags.sqlTimeout, flags.sqlMaxTimeout),

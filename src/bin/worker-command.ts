@@ -6,6 +6,7 @@ import { Queue } from 'bullmq';
 import type { Command } from 'commander';
 import { Command as CommandClass, InvalidArgumentError } from 'commander';
 import { recentDbtRuns, formatDbtRun } from '../compactor/dbt/dbt-runs.js';
+import { defaultViewsCacheDir } from '../compactor/duckdb-file.js';
 import type { QueueNames, WorkerKind } from '../compactor/queues.js';
 import { queueCounts } from '../compactor/worker-status.js';
 import { dbtPendingKey, dbtRunsKey, queueNames, WORKER_KINDS } from '../compactor/queues.js';
@@ -65,7 +66,7 @@ async function runWorkers(kinds: readonly WorkerKind[], flags: WorkerFlags): Pro
     kinds,
     catalog,
     logger,
-    views: { databaseFile, cacheDir: flags.viewsCache ? path.resolve(flags.viewsCache) : path.join(path.dirname(databaseFile), 'cache') },
+    views: { databaseFile, cacheDir: flags.viewsCache ? path.resolve(flags.viewsCache) : defaultViewsCacheDir(databaseFile) },
     compaction: { maintenanceEveryMs: flags.maintenanceEvery },
     dbt: { executable: stack.python.dbt, projectDir: path.resolve(flags.dbtProject), debounceMs: flags.dbtDebounce, timeoutMs: flags.dbtTimeout, targetDir: path.join(path.dirname(databaseFile), 'dbt-runs') },
   });

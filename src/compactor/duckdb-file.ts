@@ -16,6 +16,9 @@ export interface DuckDBFileLockOptions {
 
 const lockPath = (file: string): string => `${file}.duckhouse-lock`;
 
+/** Where the views refresher caches table files when not told otherwise: `cache/` beside the DuckDB file. */
+export const defaultViewsCacheDir = (databaseFile: string): string => path.join(path.dirname(databaseFile), 'cache');
+
 /** Runs `fn` while holding the writer lock of `file` (created with its folder if missing). */
 export async function withDuckDBFile<T>(file: string, fn: () => Promise<T>, options: DuckDBFileLockOptions = {}): Promise<T> {
   await mkdir(path.dirname(path.resolve(file)), { recursive: true });

@@ -22,7 +22,7 @@ import type { DbtRunRecord } from './dbt/dbt-runner.js';
 import { runDbtBuild } from './dbt/dbt-runner.js';
 import { formatDbtRun, recordDbtRun } from './dbt/dbt-runs.js';
 import type { DbtBuildJob, TableJob, WorkerKind } from './queues.js';
-import { dbtBuildJobOptions, dbtPendingKey, dbtRunsKey, JOB, perTableJobOptions, queueNames } from './queues.js';
+import { dbtBuildJobOptions, dbtPendingKey, dbtRunsKey, JOB, perTableJobOptions, queueNames, requestRefreshAfterCompaction } from './queues.js';
 import type { RefreshResult } from './views/refresher.js';
 import { ViewRefresher } from './views/refresher.js';
 
@@ -152,9 +152,7 @@ export class Workers {
         ...(this.options.compaction?.tempDir ? { tempDir: this.options.compaction.tempDir } : {}),
         onProgress: progressOf(job),
       });
-      if (result.groups > 0 || result.expiredSnapshots > 0) {
-        await views.add(JOB.refreshViews, { table: data.table, snapshotId: result.snapshotId, reason: 'compaction', requestedAt: new Date().toISOString() } satisfies TableJob, perTableJobOptions(data.table, 'compaction'));
-      }
+      await requestRefreshAfterCompaction(views, { ...result, table: data.table });
       return result;
     }, (r) => ('table' in r ? { table: r.table, groups: r.groups, filesBefore: r.filesBefore.data, filesAfter: r.filesAfter.data, conflicts: r.conflicts, expiredSnapshots: r.expiredSnapshots, durationMs: r.durationMs } : r));
   }

@@ -20,7 +20,7 @@ import { tableProgress } from '../consumers/offsets.js';
 import { Sink } from '../consumers/sink.js';
 import type { DbtRunRecord } from '../compactor/dbt/dbt-runner.js';
 import { formatDbtRun } from '../compactor/dbt/dbt-runs.js';
-import { withDuckDBFile } from '../compactor/duckdb-file.js';
+import { defaultViewsCacheDir, withDuckDBFile } from '../compactor/duckdb-file.js';
 import { CommitEventPublisher } from '../compactor/queues.js';
 import { waitForWorkers } from '../compactor/worker-status.js';
 import { Workers } from '../compactor/workers.js';
@@ -139,7 +139,7 @@ export async function runDemo(endpoints: StackEndpoints, options: DemoOptions): 
   // commit events the sink published.
   const workers = new Workers({
     connect, prefix, kinds: ['views', 'compactor', 'dbt'], catalog: options.catalog, logger: createLogger('demo-workers', 'warn'),
-    views: { databaseFile: options.databaseFile, cacheDir: path.join(path.dirname(options.databaseFile), 'cache') },
+    views: { databaseFile: options.databaseFile, cacheDir: defaultViewsCacheDir(options.databaseFile) },
     compaction: { maintenanceEveryMs: 0 },
     dbt: { executable: endpoints.python.dbt, projectDir: options.dbtProject, debounceMs: 1000, targetDir: path.join(path.dirname(options.databaseFile), 'dbt-runs') },
   });
@@ -168,7 +168,7 @@ export async function runDemo(endpoints: StackEndpoints, options: DemoOptions): 
   // workers built, and the status page's report says whether every table is fresh.
   const demoToken = randomBytes(24).toString('base64url');
   const statusRedis = connectRedis(endpoints.redis);
-  const sql = new SqlEngine({ databaseFile: options.databaseFile, cacheDir: path.join(path.dirname(options.databaseFile), 'cache'), warehouse: options.catalog.warehouse });
+  const sql = new SqlEngine({ databaseFile: options.databaseFile, cacheDir: defaultViewsCacheDir(options.databaseFile), warehouse: options.catalog.warehouse });
   const server = await startServer({
     catalog: options.catalog,
     authenticate: async (token) => (token === demoToken ? { kind: 'admin', tokenId: 'demo' } : undefined),

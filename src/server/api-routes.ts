@@ -85,18 +85,15 @@ export async function apiRoutes(app: FastifyInstance, options: ApiRoutesOptions)
     } as object,
   }, async (request) => {
     const scope = request.duckhouseScope!;
-    const roots = scope.kind === 'tenant' ? [scope.tenant.namespace] : [[]];
+    // tablesUnder answers [] for a namespace that does not exist (a tenant that has no table yet)
+    const ids = await tablesUnder(catalog, scope.kind === 'tenant' ? scope.tenant.namespace : []);
     const now = Date.now();
     const tables = [];
-    for (const root of roots) {
-      const ids = root.length > 0 && !(await catalog.namespaceExists(root)) ? [] : await tablesUnder(catalog, root);
-      for (const id of ids) {
-        if (!ownsNamespace(scope, id.namespace)) continue;
-        try {
-          tables.push(tableOverview(id, (await catalog.loadTable(id)).metadata, now));
-        } catch (error) {
-          if ((error as { kind?: string }).kind !== 'not-found') throw error; // dropped while listing
-        }
+    for (const id of ids) {
+      try {
+        tables.push(tableOverview(id, (await catalog.loadTable(id)).metadata, now));
+      } catch (error) {
+        if ((error as { kind?: string }).kind !== 'not-found') throw error; // dropped while listing
       }
     }
     return { tables };

@@ -10,8 +10,8 @@ import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccessScope } from '../tenants/scope.js';
 import { ApiError } from '../shared/api-error.js';
-// `request.duckhouseScope` is declared with the REST catalog routes.
-import type {} from '../catalog/catalogs/rest-server/rest-routes.js';
+// `request.duckhouseScope` is declared with the REST catalog routes, which read bearer tokens the same way.
+import { bearerToken } from '../catalog/catalogs/rest-server/rest-routes.js';
 
 export const SESSION_COOKIE = 'duckhouse_session';
 const SESSION_SECONDS = 12 * 3600;
@@ -20,12 +20,6 @@ export interface AuthOptions {
   authenticate: (token: string) => Promise<AccessScope | undefined>;
   /** Paths below these need no token (pages that hold no data, such as the API browser). */
   publicPrefixes?: readonly string[];
-}
-
-function bearerOf(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
-  const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-  return match?.[1];
 }
 
 const wantsPage = (request: FastifyRequest): boolean => request.method === 'GET' && (request.headers.accept ?? '').includes('text/html');
@@ -75,7 +69,7 @@ export async function registerAuth(app: FastifyInstance, options: AuthOptions): 
 
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     if (isPublic(request)) return;
-    const bearer = bearerOf(request);
+    const bearer = bearerToken(request);
     const fromCookie = bearer === undefined ? request.cookies[SESSION_COOKIE] : undefined;
     const token = bearer ?? fromCookie;
     const scope = token === undefined ? undefined : await options.authenticate(token);

@@ -2,6 +2,8 @@
 // faster after; compaction throughput in MB/s; refreshing the views of a table with 1,000 files in ≤ 1 s).
 //   node --import tsx bench/compaction.ts [--quick] [--commits 1000] [--rows 1500] [--update-every 3] [--updates 150]
 //                                         [--repeat 3] [--query-repeat 5] [--incremental 3] [--target-mb N] [--s3] [--keep]
+//                                         [--out <file.json>]
+// --quick: 60 commits × 300 rows, --repeat 3, --query-repeat 3 (about 15 s on 2 cores).
 // 1. Builds a table like a streaming sink does (compaction-data.ts): --commits commits of --rows new rows each (one
 //    small data file per commit); every --update-every-th commit also updates --updates earlier rows (new versions +
 //    one position delete file, rowDelta). Embedded catalog on a local temp warehouse (--s3: on the stack's MinIO).
@@ -18,7 +20,10 @@
 //    point lookup, filtered scan) on read-only DuckDB sessions opened under the files' lock, --query-repeat runs each
 //    on the copy from before and on the refreshed file, interleaved run by run so both see the same machine load;
 //    median, min, max, results compared, per-query speedup and the geometric mean.
-// Prints the numbers, the goals next to them, and writes bench/results/compaction-<time>[-quick].json. Must never:
+// Prints the numbers, the goals next to them, and writes bench/results/compaction-<time>[-quick].json, or with --out
+// instead the section's figures (bench/report.ts SectionResult, section 'compaction') to that file for bench/run.ts:
+// files before/after per compaction run, the geometric mean of the view queries per repetition before/after (and two
+// of the queries on their own), compaction MB/s per run against the DuckDB COPY baseline. Must never:
 // pass or fail on wall time (the exit code is non-zero only when content is wrong), or leave its tables behind
 // (--keep keeps the warehouse and DuckDB file and prints where).
 import { existsSync } from 'node:fs';
@@ -44,12 +49,14 @@ import { StreamBuilder } from './compaction-data.js';
 import type { QueryRun } from './compaction-queries.js';
 import { checkView, compareResults, runQueriesInterleaved } from './compaction-queries.js';
 import { median, percentile, printTable } from './measure.js';
+import type { Figure, SectionResult } from './report.js';
+import { writeSection } from './report.js';
 
 const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     commits: { type: 'string' },
-    rows: { type: 'string', default: '1500' },
+    rows: { type: 'string' },
     'update-every': { type: 'string', default: '3' },
     updates: { type: 'string' },
     repeat: { type: 'string' },
@@ -59,6 +66,7 @@ const { values: args } = parseArgs({
     s3: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
     child: { type: 'string' },
+    out: { type: 'string' },
   },
 });
 
@@ -76,15 +84,16 @@ function fail(message: string): void {
 
 async function main(): Promise<void> {
   const quick = args.quick!;
-  const commits = Number(args.commits ?? (quick ? 100 : 1000));
-  const rows = Number(args.rows);
+  const commits = Number(args.commits ?? (quick ? 60 : 1000));
+  const rows = Number(args.rows ?? (quick ? 300 : 1500));
   const updateEvery = Number(args['update-every']);
   const updates = Number(args.updates ?? Math.max(1, Math.floor(rows / 10)));
-  const repeat = Math.max(1, Number(args.repeat ?? (quick ? 2 : 3)));
+  const repeat = Math.max(1, Number(args.repeat ?? 3));
   const queryRepeat = Math.max(1, Number(args['query-repeat'] ?? (quick ? 3 : 5)));
   const incremental = Math.max(0, Math.min(commits - 1, Number(args.incremental)));
   const targetFileSizeBytes = args['target-mb'] ? Math.round(Number(args['target-mb']) * 1024 * 1024) : undefined;
   const started = new Date();
+  const startedMs = performance.now();
   console.log(`DuckHouse compaction benchmark: Node ${process.version}, ${availableParallelism()} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} (run on an otherwise idle machine)`);
   console.log(`  ${commits} commits × ${fmt(rows)} rows, every ${updateEvery}${updateEvery === 2 ? 'nd' : updateEvery === 3 ? 'rd' : 'th'} commit also updates ${fmt(updates)} earlier rows; ${args.s3 ? 'embedded catalog on MinIO' : 'embedded catalog on a local temp dir'}`);
 
@@ -250,6 +259,26 @@ async function main(): Promise<void> {
     console.log(`| nothing new (median of ${refreshes.unchanged!.length}) | ${secs(median(refreshes.unchanged!.map((r) => r.durationMs)))} |`);
     console.log(`| after compaction (the replace snapshot) | ${secs(afterRefresh.durationMs)} |`);
 
+    if (args.out) {
+      const section: SectionResult = {
+        section: 'compaction',
+        title: `Compaction of a table after ${fmt(commits)} small commits`,
+        options: { commits, rows, updateEvery, updates, repeat, queryRepeat, incremental, targetFileSizeBytes: targetFileSizeBytes ?? null, warehouse: args.s3 ? 's3 (MinIO)' : 'local', quick },
+        figures: sectionFigures({ commits, before: full, after: afterRefresh, beforeQueries: before.queries, afterQueries: after.queries, compactions, baseMbs, compMbs }),
+        contentOk: !wrong,
+        notes: [
+          `table built like a streaming sink: ${fmt(commits)} commits × ${fmt(rows)} new rows (one data file each), 1 in ${updateEvery} also updating ${fmt(updates)} earlier rows (position deletes, rowDelta): ${fmt(built.dataFiles)} data files (${mbOf(built.dataBytes)}) + ${fmt(built.deleteFiles)} delete files; embedded catalog, ${args.s3 ? 'MinIO' : 'local'} warehouse; ${availableParallelism()} cores, load average at the end ${loadavg().map((l) => l.toFixed(1)).join(' ')}.`,
+          `compaction: compactTable (default policy, rewrite only) ${repeat}× in a child process each (runs before the last on a registered copy at the same metadata), alternating with the baseline, DuckDB COPY of the same ${fmt(inputs.length)} data files (no deletes applied) to one ZSTD Parquet file; MB/s = input data MB (10^6 B) / wall s.`,
+          `queries (${before.queries.map((q) => q.name).join('; ')}): ${queryRepeat} runs each on the views file copied before compaction and on the refreshed one, interleaved; the first run of each is cold. count(*) is answered from Parquet footers after compaction (geometric mean of the speedups without it: ${before.queries.length > 1 ? geomean(speedups.slice(1)).toFixed(2) : '-'}×).`,
+          `views refresh: cold at ${fmt(full.dataFiles)} data + ${fmt(full.deleteFiles)} delete files ${secs(full.durationMs)}${incremental > 0 ? `, after one more commit ${secs(median(refreshes.incremental!.map((r) => r.durationMs)))} (median of ${incremental})` : ''}, after compaction ${secs(afterRefresh.durationMs)} (goal ≤ 1 s; no baseline, not a figure).`,
+          `content: ${wrong ? 'MISMATCH (see the log)' : 'the view equals the build\'s model before and after compaction; every query returned the same result before and after'}.`,
+        ],
+        seconds: (performance.now() - startedMs) / 1000,
+      };
+      await writeSection(args.out, section);
+      console.log(`\nsection written to ${args.out}`);
+      return;
+    }
     const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
     await mkdir(dir, { recursive: true });
     const file = path.join(dir, `compaction-${started.toISOString().replace(/\.\d+Z$/, 'Z').replaceAll(':', '-')}${quick ? '-quick' : ''}${args.s3 ? '-s3' : ''}.json`);
@@ -281,6 +310,59 @@ async function main(): Promise<void> {
       await rm(work, { recursive: true, force: true });
     }
   }
+}
+
+interface FigureInputs {
+  commits: number;
+  before: RefreshResult;
+  after: RefreshResult;
+  beforeQueries: readonly QueryRun[];
+  afterQueries: readonly QueryRun[];
+  compactions: readonly ChildResult[];
+  baseMbs: number[];
+  compMbs: number[];
+}
+
+const filesOf = (r: { data: number; deletes: number }): number => r.data + r.deletes;
+
+/** The queries that get a figure of their own besides the geometric mean (a full-scan aggregate, a point lookup). */
+const OWN_FIGURES = [
+  { prefix: 'GROUP BY region', id: 'compaction.query.group_by_region_ms', title: 'Compaction: view query GROUP BY region, 4 aggregates, after vs before' },
+  { prefix: 'point lookup', id: 'compaction.query.point_lookup_ms', title: 'Compaction: view query point lookup by id, after vs before' },
+];
+
+function sectionFigures(f: FigureInputs): Figure[] {
+  const beforeLabel = `before compaction (${fmt(f.commits)} commits: ${fmt(f.before.dataFiles)} data + ${fmt(f.before.deleteFiles)} delete files)`;
+  const afterLabel = `after compaction (${fmt(f.after.dataFiles)} data + ${fmt(f.after.deleteFiles)} delete files)`;
+  const runs = Math.min(...f.beforeQueries.map((q) => q.ms.length), ...f.afterQueries.map((q) => q.ms.length));
+  const geomeanPerRun = (queries: readonly QueryRun[]): number[] => Array.from({ length: runs }, (_, r) => geomean(queries.map((q) => q.ms[r]!)));
+  const figures: Figure[] = [
+    {
+      id: 'compaction.files', title: 'Compaction: data + delete files of the table, after vs before', unit: 'files', better: 'lower',
+      subject: { label: 'after compactTable', runs: f.compactions.map((c) => filesOf(c.compaction!.filesAfter)) },
+      baseline: { label: `before compaction (${fmt(f.commits)} commits)`, runs: f.compactions.map((c) => filesOf(c.compaction!.filesBefore)) },
+    },
+    {
+      id: 'compaction.view_query_ms', title: `Compaction: view query time, geometric mean of ${f.beforeQueries.length} queries, after vs before`, unit: 'ms', better: 'lower',
+      subject: { label: afterLabel, runs: geomeanPerRun(f.afterQueries) },
+      baseline: { label: beforeLabel, runs: geomeanPerRun(f.beforeQueries) },
+      note: 'one value per repetition: the geometric mean over the queries of that repetition; the first is cold',
+    },
+  ];
+  for (const own of OWN_FIGURES) {
+    const i = f.beforeQueries.findIndex((q) => q.name.startsWith(own.prefix));
+    if (i < 0 || !f.afterQueries[i]) continue;
+    figures.push({
+      id: own.id, title: own.title, unit: 'ms', better: 'lower',
+      subject: { label: afterLabel, runs: f.afterQueries[i]!.ms }, baseline: { label: beforeLabel, runs: f.beforeQueries[i]!.ms },
+    });
+  }
+  figures.push({
+    id: 'compaction.mb_per_s', title: 'Compaction throughput (MB/s of input data files)', unit: 'MB/s', better: 'higher',
+    subject: { label: 'compactTable (deletes applied, field ids, stats, commit)', runs: f.compMbs },
+    baseline: { label: 'DuckDB COPY of the same data files to one ZSTD Parquet file (no deletes applied)', runs: f.baseMbs },
+  });
+  return figures;
 }
 
 if (args.child) {

@@ -1,7 +1,13 @@
 // Benchmark: writing Iceberg tables, measured against a DuckDB-only baseline in the same run. Never passes or fails.
 //   node --import tsx bench/iceberg-write.ts [--rows 1000000] [--commits 100] [--samples 50] [--batch-rows N]
-//                                            [--repeat 3] [--rounds 2] [--only throughput|latency]
+//                                            [--repeat 3] [--rounds 2] [--only throughput|latency|all] [--no-profile]
+//                                            [--quick] [--out <file.json>]
 // Throughput routes run --repeat times per child process, in --rounds rounds that interleave the routes.
+// --quick: 100,000 rows, 10 commits, --repeat 3 --rounds 1, throughput only, no breakdown (well under a minute).
+// --out: also writes the section's figures (bench/report.ts SectionResult, section 'iceberg-write') for bench/run.ts:
+//    rows/s of every run of the 1-commit and the C-commit routes, and the 1-commit route's peak RSS per run, each
+//    against the baseline's runs. With --out and no --only, only the throughput part runs (the commit latency has no
+//    baseline); `--only all` or `--only latency` adds the latencies as figures without a baseline.
 // 1. Throughput: N rows × 10 columns of Arrow batches into an unpartitioned table on a local warehouse (embedded
 //    catalog, temp dir) as one commit and as --commits commits; baseline: DuckDB COPY of the same rows, already in a
 //    DuckDB table, to ZSTD Parquet (only the COPY is timed). Rows/s, × baseline, cores used, peak RSS, a content check,
@@ -10,9 +16,10 @@
 //    the SQL catalog (Postgres + MinIO), with the snapshot count it grew to. Uses the running stack (`stack up`).
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { Table, TableIdentifier } from '../src/catalog/catalogs/catalog.js';
 import { localPathOf } from '../src/catalog/io/location.js';
@@ -32,6 +39,8 @@ import { SCHEMA, digestSql, makeBatches, selectSql } from './iceberg-write-data.
 import type { ProfileStep } from './iceberg-write-profile.js';
 import { profileRoutes } from './iceberg-write-profile.js';
 import { mean, median, percentile, printTable, timer } from './measure.js';
+import type { Figure, SectionResult } from './report.js';
+import { writeSection } from './report.js';
 
 const TABLE_ROUTES = {
   baseline: 'baseline: DuckDB COPY (SELECT * FROM t) TO parquet (ZSTD)',
@@ -51,6 +60,8 @@ interface RunResult {
   phases: Record<string, number[]>;
   dataRssMb: number;
   peakRssMb: number;
+  /** Peak RSS (MB) during each repetition (the process's high-water mark reset before it); empty where Linux's reset is unavailable. */
+  runPeakRssMb: number[];
   files: number;
   bytes: number;
   digest: string;
@@ -92,9 +103,10 @@ async function baseline(o: Options): Promise<RunResult> {
     result.dataRssMb = rssMb();
     result.threads = Number((await connection.runAndReadAll(`SELECT current_setting('threads') AS n`)).getRowObjectsJson()[0]?.n);
     for (let i = 0; i < o.repeat; i++) {
+      const peak = startPeak();
       const stop = timer();
       await connection.run(`COPY (SELECT * FROM t) TO ${quoteLiteral(file)} (FORMAT parquet, COMPRESSION zstd)`);
-      record(result, stop());
+      record(result, stop(), {}, peak());
     }
   } finally {
     connection.closeSync();
@@ -117,6 +129,7 @@ async function icebergSingle(o: Options): Promise<RunResult> {
     for (let i = 0; i < o.repeat; i++) {
       const id: TableIdentifier = { namespace: ['bench'], name: `single_${i}` };
       const table = await setup.catalog.createTable(id, { schema: SCHEMA });
+      const peak = startPeak();
       const stop = timer();
       const writer = new TableWriter(table);
       for (const batch of batches) await writer.write(batch);
@@ -125,7 +138,7 @@ async function icebergSingle(o: Options): Promise<RunResult> {
       const written = stop().wall;
       await commitAction(setup.catalog, id, fastAppend(files), { base: table });
       const total = stop();
-      record(result, total, { 'write() calls (buffering)': buffered, 'close(): Parquet write + stats → DataFile': written - buffered, 'commitAction(fastAppend): manifest, list, metadata, pointer': total.wall - written });
+      record(result, total, { 'write() calls (buffering)': buffered, 'close(): Parquet write + stats → DataFile': written - buffered, 'commitAction(fastAppend): manifest, list, metadata, pointer': total.wall - written }, peak());
     }
   } finally {
     await closeWriterDuckDB();
@@ -155,6 +168,7 @@ async function icebergMany(o: Options): Promise<RunResult> {
       let table: Table = await setup.catalog.createTable(id, { schema: SCHEMA });
       files = [];
       let writing = 0;
+      const peak = startPeak();
       const stop = timer();
       for (const group of groups) {
         const before = stop().wall;
@@ -166,7 +180,7 @@ async function icebergMany(o: Options): Promise<RunResult> {
         files.push(...added);
       }
       const total = stop();
-      record(result, total, { 'TableWriter (write + close), all commits': writing, 'commitAction(fastAppend), all commits': total.wall - writing });
+      record(result, total, { 'TableWriter (write + close), all commits': writing, 'commitAction(fastAppend), all commits': total.wall - writing }, peak());
       if (i === o.repeat - 1) result.notes.push(`${table.metadata.snapshots.length} snapshots in the table at the end`);
     }
   } finally {
@@ -180,13 +194,41 @@ async function icebergMany(o: Options): Promise<RunResult> {
 }
 
 function emptyResult(route: Route): RunResult {
-  return { route, seconds: [], cpu: [], phases: {}, dataRssMb: 0, peakRssMb: 0, files: 0, bytes: 0, digest: '', notes: [] };
+  return { route, seconds: [], cpu: [], phases: {}, dataRssMb: 0, peakRssMb: 0, runPeakRssMb: [], files: 0, bytes: 0, digest: '', notes: [] };
 }
 
-function record(result: RunResult, time: { wall: number; cpu: number }, phases: Record<string, number> = {}): void {
+function record(result: RunResult, time: { wall: number; cpu: number }, phases: Record<string, number> = {}, peakMb?: number): void {
   result.seconds.push(time.wall);
   result.cpu.push(time.cpu);
   for (const [name, seconds] of Object.entries(phases)) (result.phases[name] ??= []).push(seconds);
+  if (peakMb !== undefined) result.runPeakRssMb.push(peakMb);
+}
+
+/** This process's RSS high-water mark (VmHWM) in MB, or undefined off Linux. */
+function highWaterMb(): number | undefined {
+  try {
+    const kb = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    return kb === undefined ? undefined : Number(kb) / 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The highest RSS high-water mark seen before a reset, so the process's own peak RSS survives the resets. */
+let peakBeforeResetsMb = 0;
+
+/**
+ * Resets the process's RSS high-water mark to its current RSS (Linux: `5` into /proc/self/clear_refs); the result
+ * gives the peak RSS in MB since then, or undefined where the reset is unavailable.
+ */
+function startPeak(): () => number | undefined {
+  peakBeforeResetsMb = Math.max(peakBeforeResetsMb, highWaterMb() ?? 0);
+  try {
+    writeFileSync('/proc/self/clear_refs', '5');
+  } catch {
+    return () => undefined;
+  }
+  return highWaterMb;
 }
 
 /** One result from the same route's rounds: all runs, the highest peak RSS, the last round's files and notes. */
@@ -202,6 +244,7 @@ function mergeRounds(results: RunResult[]): RunResult {
     cpu: results.flatMap((r) => r.cpu),
     phases,
     peakRssMb: Math.max(...results.map((r) => r.peakRssMb)),
+    runPeakRssMb: results.flatMap((r) => r.runPeakRssMb),
     dataRssMb: Math.max(...results.map((r) => r.dataRssMb)),
     digest: digests.size === 1 ? last.digest : `differs between rounds: ${[...digests].join(' / ')}`,
     ...(profile ? { profile } : {}),
@@ -212,7 +255,8 @@ const rssMb = (): number => process.memoryUsage().rss / 2 ** 20;
 
 async function runChild(route: Route, o: Options): Promise<RunResult> {
   const result = route === 'baseline' ? await baseline(o) : route === 'single' ? await icebergSingle(o) : route === 'many' ? await icebergMany(o) : { ...emptyResult('profile'), profile: await profileRoutes(o) };
-  result.peakRssMb = process.resourceUsage().maxRSS / 1024;
+  // getrusage's maxRSS follows the high-water mark, which startPeak resets: the process's peak is the larger of the two.
+  result.peakRssMb = Math.max(process.resourceUsage().maxRSS / 1024, peakBeforeResetsMb);
   return result;
 }
 
@@ -338,11 +382,83 @@ function argument(name: string, fallback: number): number {
   return value;
 }
 
+function stringArgument(name: string): string | undefined {
+  const index = process.argv.indexOf(name);
+  if (index < 0) return undefined;
+  const value = process.argv[index + 1];
+  if (value === undefined || value.startsWith('--')) throw new Error(`${name}: expected a value`);
+  return value;
+}
+
+// ---- the section for bench/run.ts (--out) ----
+
+const BASELINE_LABEL = 'DuckDB COPY of the same rows (already in a DuckDB table) to ZSTD Parquet';
+
+/** True when every route wrote the baseline's rows (digest) and every Parquet column carries its field id. */
+function contentOk(results: readonly RunResult[]): boolean {
+  const routes = results.filter((r) => r.route !== 'profile');
+  const base = routes.find((r) => r.route === 'baseline');
+  if (!base || base.digest.startsWith('differs')) return false;
+  return routes.every((r) => r.digest === base.digest && !r.notes.some((n) => n.startsWith('PROBLEM')));
+}
+
+function throughputFigures(o: Options, results: readonly RunResult[]): Figure[] {
+  const of = (route: Route): RunResult => results.find((r) => r.route === route)!;
+  const base = of('baseline');
+  const rowsPerSecond = (r: RunResult): number[] => r.seconds.map((s) => o.rows / s);
+  const baseline = { label: BASELINE_LABEL, runs: rowsPerSecond(base) };
+  const figures: Figure[] = [
+    {
+      id: 'iceberg_write.single.rows_per_s', title: `Iceberg writer, ${o.rows.toLocaleString('en-US')} rows × 10 columns, 1 commit`, unit: 'rows/s', better: 'higher',
+      subject: { label: TABLE_ROUTES.single, runs: rowsPerSecond(of('single')) }, baseline,
+    },
+    {
+      id: 'iceberg_write.many.rows_per_s', title: `Iceberg writer, ${o.rows.toLocaleString('en-US')} rows × 10 columns, ${o.commits} commits`, unit: 'rows/s', better: 'higher',
+      subject: { label: TABLE_ROUTES.many.replace('C commits', `${o.commits} commits`), runs: rowsPerSecond(of('many')) }, baseline,
+    },
+  ];
+  const single = of('single');
+  if (single.runPeakRssMb.length > 0 && base.runPeakRssMb.length > 0) {
+    figures.push({
+      id: 'iceberg_write.single.peak_rss_mb', title: 'Iceberg writer, 1 commit: peak RSS during a run (MB)', unit: 'MB', better: 'lower',
+      subject: { label: `${TABLE_ROUTES.single} (input: Arrow batches in memory)`, runs: single.runPeakRssMb },
+      baseline: { label: `${BASELINE_LABEL} (input: the DuckDB table in memory)`, runs: base.runPeakRssMb },
+      note: 'the process RSS high-water mark, reset before each run; includes the input held in memory',
+    });
+  }
+  return figures;
+}
+
+function latencyFigures(latencies: readonly Latency[], samples: number): Figure[] {
+  return latencies.map((l) => ({
+    id: `iceberg_write.commit_latency.${l.kind}.ms`, title: `Commit latency, fastAppend of 1 small file, ${BENCH_CATALOG_LABELS[l.kind]} (ms)`, unit: 'ms', better: 'lower' as const,
+    subject: { label: 'commitAction(fastAppend([1 file]))', runs: l.ms },
+    note: `no baseline (nothing else commits to this catalog); ${samples} commits after 1 warm-up, the table growing to ${l.snapshots} snapshots`,
+  }));
+}
+
+function throughputNotes(o: Options, results: readonly RunResult[], profile: boolean): string[] {
+  const base = results.find((r) => r.route === 'baseline')!;
+  const many = results.find((r) => r.route === 'many')!;
+  const ok = contentOk(results);
+  const perRoute = o.rounds * o.repeat;
+  return [
+    `${o.rows.toLocaleString('en')} rows × 10 columns into an unpartitioned table, embedded catalog on a local temp dir; each route in a child process of its own per round, ${o.rounds} round(s) × ${o.repeat} runs (${perRoute} per route), the routes interleaved round by round.`,
+    `Iceberg routes timed from new TableWriter to the committed snapshot (Arrow batches of ≤ ${o.batchRows.toLocaleString('en')} rows built before timing); the ${o.commits}-commit route runs TableWriter + fastAppend once per ${Math.ceil(o.rows / o.commits).toLocaleString('en')} rows.`,
+    `Baseline: DuckDB COPY (SELECT * FROM t) TO Parquet (ZSTD), the rows generated into an in-memory DuckDB table first (not timed), DuckDB threads = ${base.threads}; rows/s = rows / wall seconds of each run.`,
+    ...(perRoute < 3 ? [`only ${perRoute} run(s) per route: raise --repeat or --rounds for at least 3`] : []),
+    `content: ${ok ? 'each route\'s files hold the same rows as the baseline (digest), every Parquet column carries its field id' : 'MISMATCH: a route\'s rows differ from the baseline or a column lacks its field id (see the log)'}; ${many.notes.filter((n) => n.includes('snapshots')).join('; ')}.`,
+    ...(profile ? [] : ['the breakdown of the single commit (profile) was not run']),
+  ];
+}
+
 async function main(): Promise<void> {
-  const rows = argument('--rows', 1_000_000);
-  const commits = argument('--commits', 100);
+  const quick = process.argv.includes('--quick');
+  const out = stringArgument('--out');
+  const rows = argument('--rows', quick ? 100_000 : 1_000_000);
+  const commits = argument('--commits', quick ? 10 : 100);
   const options: Options = {
-    rows, commits, samples: argument('--samples', 50), repeat: argument('--repeat', 3), rounds: argument('--rounds', 2),
+    rows, commits, samples: argument('--samples', 50), repeat: argument('--repeat', 3), rounds: argument('--rounds', quick ? 1 : 2),
     batchRows: argument('--batch-rows', Math.min(10_000, Math.ceil(rows / commits))), dir: '',
   };
   if (process.argv.includes('--child')) {
@@ -351,18 +467,26 @@ async function main(): Promise<void> {
     process.stdout.write(JSON.stringify(await runChild(route, { ...options, dir })));
     return;
   }
-  const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+  const only = stringArgument('--only') ?? (quick || out ? 'throughput' : 'all');
+  if (!['throughput', 'latency', 'all'].includes(only)) throw new Error(`--only: expected throughput, latency or all, found ${only}`);
+  const profile = !quick && !process.argv.includes('--no-profile');
+  const started = performance.now();
   const dir = mkdtempSync(path.join(tmpdir(), 'duckhouse-bench-iceberg-'));
   const self = fileURLToPath(import.meta.url);
+  const figures: Figure[] = [];
+  const notes: string[] = [];
+  let ok = true;
   try {
     console.log(`Iceberg write benchmark: ${rows.toLocaleString('en')} rows × 10 columns (long, int, double, string, boolean, date, timestamptz, decimal(18,2), nullable string, long), unpartitioned`);
     const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' / ');
     console.log(`machine: ${availableParallelism()} cores, Node ${process.version}; load average (1/5/15 min) at start ${load()}: other busy processes skew the 1-thread vs multi-thread ratios`);
+    notes.push(`machine: ${availableParallelism()} cores, load average at start ${load()}`);
     if (only !== 'latency') {
       // Rounds interleave the routes, so a burst of load from elsewhere cannot land on one route only.
+      const routes: Route[] = profile ? ['baseline', 'single', 'many', 'profile'] : ['baseline', 'single', 'many'];
       const rounds: RunResult[][] = [];
       for (let round = 0; round < options.rounds; round++) {
-        rounds.push((['baseline', 'single', 'many', 'profile'] as Route[]).map((route) => {
+        rounds.push(routes.map((route) => {
           const args = ['--import', 'tsx', self, '--child', route, '--dir', dir, ...['--rows', rows, '--commits', commits, '--batch-rows', options.batchRows, '--repeat', options.repeat].map(String)];
           return JSON.parse(execFileSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'inherit'] })) as RunResult;
         }));
@@ -370,6 +494,9 @@ async function main(): Promise<void> {
       const results = rounds[0]!.map((_, i) => mergeRounds(rounds.map((r) => r[i]!)));
       printThroughput(options, results);
       console.log(`   load average after the throughput part: ${load()}`);
+      ok = contentOk(results);
+      figures.push(...throughputFigures(options, results));
+      notes.push(...throughputNotes(options, results, profile));
     }
     if (only !== 'throughput') {
       const tiny = await tinyFile(dir);
@@ -377,9 +504,28 @@ async function main(): Promise<void> {
       const latencies: Latency[] = [];
       for (const kind of ['embedded-local', 'embedded-s3', 'sql-s3'] as BenchCatalogKind[]) latencies.push(await commitLatency(kind, options.samples, tiny));
       printLatency(latencies, options.samples);
+      figures.push(...latencyFigures(latencies, options.samples));
+      notes.push(`commit latency: commitAction(fastAppend([1 small file])) on ${latencies.map((l) => BENCH_CATALOG_LABELS[l.kind]).join('; ')}; ${options.samples} commits each after 1 warm-up; no baseline.`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+  if (out) {
+    const section: SectionResult = {
+      section: 'iceberg-write',
+      title: 'Iceberg writer throughput',
+      options: {
+        quick, parts: only,
+        ...(only !== 'latency' ? { rows, columns: 10, commits, batchRows: options.batchRows, repeat: options.repeat, rounds: options.rounds, profile } : {}),
+        ...(only !== 'throughput' ? { samples: options.samples } : {}),
+      },
+      figures,
+      contentOk: ok,
+      notes,
+      seconds: (performance.now() - started) / 1000,
+    };
+    await writeSection(out, section);
+    console.log(`\nsection written to ${out}`);
   }
 }
 

@@ -275,6 +275,8 @@ export interface ChildConfig {
   readonly table?: string;
   readonly prefix: string;
   readonly flush?: Partial<FlushLimits>;
+  /** raw: report each batch as it is decoded (a `commit` message with no rows), for delivery latency. */
+  readonly reportBatches?: boolean;
 }
 
 export type ChildMessage =
@@ -347,6 +349,10 @@ export async function runChild(config: ChildConfig): Promise<void> {
           if (message.value) await cache.decode(message.value, 'bench');
           count++;
           resolveOffset(message.offset);
+        }
+        const last = batch.messages.at(-1);
+        if (config.reportBatches && last) {
+          void send({ type: 'commit', at: now(), offsets: { [batch.partition]: String(BigInt(last.offset) + 1n) }, rowsAdded: 0, rowsDeleted: 0, dataFiles: 0, deleteFiles: 0 });
         }
         await heartbeat();
         if (count >= total) finished();

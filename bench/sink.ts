@@ -213,6 +213,7 @@ async function appendRounds(topic: string, namespace: string, end: ReadonlyMap<n
   const sink: number[] = [];
   const rawRss: number[] = [];
   const sinkRss: number[] = [];
+  const sinkCpu: number[] = [];
   let peakRss = 0;
   for (let r = 1; r <= repeat; r++) {
     const base = await runRaw(topic, end);
@@ -222,13 +223,14 @@ async function appendRounds(topic: string, namespace: string, end: ReadonlyMap<n
     const run = await runSink(local, topic, `${namespace}.append${r}`, end, flush);
     sink.push(run.rate);
     sinkRss.push(run.peakRss / 1048576);
+    sinkCpu.push(run.cpu);
     peakRss = Math.max(peakRss, run.peakRss);
     console.log(`     commits: ${run.timeline}`);
     console.log(`  #${r} sink → Iceberg (file:// warehouse): ${run.seconds.toFixed(2)} s (all consumed at ${run.consumedSeconds.toFixed(2)} s), ${fmt(run.rate)} rows/s, ${run.cpu.toFixed(1)} s CPU (${(run.cpu / run.seconds).toFixed(2)} cores), ${run.commits} commits, peak RSS ${mb(run.peakRss)} (${memoryParts(run.memory)})`);
     if (worker) {
       const incumbent = await runIcebergConnectSink(worker, connectOptions(topic, local, namespace, `connect${r}`, sent));
       connect.push(incumbent);
-      console.log(`  #${r} Iceberg Kafka Connect sink (file:// warehouse): ${incumbent.seconds.toFixed(2)} s (first record written at ${incumbent.firstRecordSeconds?.toFixed(2) ?? '?'} s), ${fmt(incumbent.rate)} rows/s, ${incumbent.commits} commits, ${fmt(incumbent.rows)} rows`);
+      console.log(`  #${r} Iceberg Kafka Connect sink (file:// warehouse): ${incumbent.seconds.toFixed(2)} s (first record written at ${incumbent.firstRecordSeconds?.toFixed(2) ?? '?'} s), ${fmt(incumbent.rate)} rows/s, ${incumbent.cpuSeconds.toFixed(1)} s CPU (${(incumbent.cpuSeconds / incumbent.seconds).toFixed(2)} cores), ${incumbent.commits} commits, ${fmt(incumbent.rows)} rows`);
     }
   }
   let s3: SinkRun | undefined;
@@ -271,6 +273,7 @@ async function appendRounds(topic: string, namespace: string, end: ReadonlyMap<n
       ['DuckHouse sink', fmt(median(sink)), (median(sink) / median(connectRates)).toFixed(2)],
     ], '  ');
     figures.push({ id: 'sink.append.vs_connect.rows_per_s', title: `Sink throughput vs Apache Iceberg Kafka Connect sink ${ICEBERG_CONNECT_VERSION}, append, same topic`, unit: 'rows/s', better: 'higher', subject: { label: 'DuckHouse sink → Iceberg (file://)', runs: sink }, baseline: { label: `Iceberg Kafka Connect sink (Kafka Connect ${KAFKA_VERSION}, ${connect[0]!.tasks} task(s), commit interval ${args['connect-commit-interval']} ms)`, runs: connectRates } });
+    figures.push({ id: 'sink.append.vs_connect.cpu_s', title: `CPU seconds to sink the same ${fmt(sent)} rows, vs the Iceberg Kafka Connect sink`, unit: 'CPU s', better: 'lower', subject: { label: 'DuckHouse sink process (user + system)', runs: sinkCpu }, baseline: { label: 'Kafka Connect worker JVM (user + system, all threads)', runs: connect.map((c) => c.cpuSeconds) } });
     notes.push(`Incumbent: the Iceberg Kafka Connect sink ${ICEBERG_CONNECT_VERSION} on one warm Kafka Connect ${KAFKA_VERSION} worker, Apicurio's AvroConverter and ExtractField$Value(after), auto-created append table in the same JDBC catalog and file:// warehouse; timed from the connector's creation to the snapshot that holds every row (row count checked). Its table: ${connect[0]!.columns}.`);
   }
   if (s3) figures.push({ id: 'sink.append.s3.rows_per_s', title: 'Sink throughput, append, MinIO warehouse', unit: 'rows/s', better: 'higher', subject: { label: 'DuckHouse sink → Iceberg (MinIO)', runs: [s3.rate] }, baseline: { label: rawLabel, runs: raw } });

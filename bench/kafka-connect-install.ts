@@ -11,14 +11,14 @@
 // to our Apicurio 3.0.9 server through the v2 API the server still serves.
 // Idempotent: a `.complete` marker (with the artifact list) ends the work; a partial install is wiped and redone.
 // Must never: install outside `<stack cache>/kafka-connect-<kafka>-iceberg-<iceberg>`, or use another repository.
-import { existsSync, statSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DuckHouseError, StackError } from '../src/shared/errors.js';
 import { javaMajorVersion } from '../src/stack/java.js';
 import { KAFKA_VERSION } from '../src/stack/components/kafka.js';
 import { loadStackConfig } from '../src/stack/config.js';
-import { requireTool, runLogged } from '../src/stack/tools.js';
+import { mavenCopyDependencies, requireTool } from '../src/stack/tools.js';
 
 export const ICEBERG_CONNECT_VERSION = '1.12.0';
 export const CONNECT_VERSION = KAFKA_VERSION;
@@ -102,64 +102,13 @@ function connectJava(): string {
 }
 
 /**
- * A throw-away pom for one folder. Plugin folders exclude org.apache.kafka (and slf4j, which Connect never isolates)
- * from every dependency's tree: the worker's own copies must be the only ones.
+ * One folder's jars. Plugin folders exclude org.apache.kafka (and slf4j, which Connect never isolates) from every
+ * dependency's tree: the worker's own copies must be the only ones.
  */
-function pomFor(name: string, coordinates: readonly string[], isolated: boolean): string {
-  const exclusions = isolated
-    ? '<exclusions><exclusion><groupId>org.apache.kafka</groupId><artifactId>*</artifactId></exclusion><exclusion><groupId>org.slf4j</groupId><artifactId>*</artifactId></exclusion></exclusions>'
-    : '';
-  const deps = coordinates
-    .map(artifact)
-    .map((a) => `    <dependency><groupId>${a.groupId}</groupId><artifactId>${a.artifactId}</artifactId><version>${a.version}</version>${exclusions}</dependency>`)
-    .join('\n');
-  return `<?xml version="1.0" encoding="UTF-8"?>
-<project xmlns="http://maven.apache.org/POM/4.0.0">
-  <modelVersion>4.0.0</modelVersion>
-  <groupId>dev.duckhouse.bench</groupId>
-  <artifactId>${name}-classpath</artifactId>
-  <version>1</version>
-  <packaging>pom</packaging>
-  <dependencies>
-${deps}
-  </dependencies>
-</project>
-`;
-}
-
-/**
- * The artifact Maven could not resolve, from its output: "Could not find artifact X", or "X was not found in <repo>
- * during a previous attempt" (a cached miss), with the artifact whose descriptor needed it ("Failed to read artifact
- * descriptor for Y": a missing parent POM fails that way). Undefined when the output names none.
- */
-export function unresolvedArtifact(mavenOutput: string): string | undefined {
-  const clean = (s: string | undefined): string | undefined => s?.replace(/[:,.]+$/, '');
-  const missing = clean(/Could not find artifact (\S+)/.exec(mavenOutput)?.[1] ?? /(\S+) was not found in \S+ during a previous attempt/.exec(mavenOutput)?.[1]);
-  const descriptor = clean(/Failed to read artifact descriptor for (\S+)/.exec(mavenOutput)?.[1]);
-  if (missing && descriptor && missing !== descriptor) return `${missing} (needed by ${descriptor})`;
-  return missing ?? descriptor;
-}
-
 async function copyDependencies(folder: string, coordinates: readonly string[], dir: string, logFile: string): Promise<void> {
   const name = folder.replace(/\W+/g, '-');
-  const workDir = path.join(dir, 'poms', name);
-  await mkdir(workDir, { recursive: true });
-  await writeFile(path.join(workDir, 'pom.xml'), pomFor(name, coordinates, folder !== 'libs'));
-  const mvn = requireTool('kafka-connect', 'mvn', 'install Maven: apt-get install maven');
-  const logStart = existsSync(logFile) ? statSync(logFile).size : 0;
-  try {
-    await runLogged('kafka-connect', mvn, ['-B', '-Dstyle.color=never', '--no-transfer-progress', 'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${path.join(dir, folder)}`], {
-      cwd: workDir,
-      logFile,
-    });
-  } catch (error) {
-    const output = (await readFile(logFile, 'utf8').catch(() => '')).slice(logStart);
-    const missing = unresolvedArtifact(output);
-    if (missing) {
-      throw new StackError('kafka-connect', `Maven could not resolve ${missing} (needed for ${folder}: ${coordinates.join(', ')}); only Maven Central is used`, { logFile, cause: error });
-    }
-    throw error;
-  }
+  const exclude = folder === 'libs' ? [] : ['org.apache.kafka', 'org.slf4j'];
+  await mavenCopyDependencies(`kafka-connect-${name}`, coordinates.map(artifact), path.join(dir, 'poms', name), path.join(dir, folder), logFile, exclude);
 }
 
 async function folderSize(dir: string): Promise<{ jars: number; bytes: number }> {

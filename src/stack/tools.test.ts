@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { StackError } from '../shared/errors.js';
-import { isPortFree, requireTool, runLogged } from './tools.js';
+import { isPortFree, requireTool, runLogged, unresolvedArtifact } from './tools.js';
 
 test('isPortFree tells a listening port from a free one', async () => {
   const server = net.createServer();
@@ -32,4 +32,17 @@ test('a failing install step names the component, the exit code, the output tail
 
 test('a missing tool is named with how to get it', () => {
   assert.throws(() => requireTool('minio', 'no-such-tool-xyz', 'install Go'), /minio: needs `no-such-tool-xyz` on PATH, but it was not found \(install Go\)/);
+});
+
+test("Maven's failure output is read for the artifact it could not resolve, and what needed it", () => {
+  assert.equal(
+    unresolvedArtifact('[ERROR] Failed to execute goal on project x: Could not resolve dependencies for project dev.duckhouse.stack:x:pom:1: Could not find artifact io.confluent:kafka-connect-avro-converter:jar:7.7.1 in central (https://repo.maven.apache.org/maven2) -> [Help 1]'),
+    'io.confluent:kafka-connect-avro-converter:jar:7.7.1',
+  );
+  assert.equal(
+    unresolvedArtifact('[ERROR] Failed to execute goal on project x: Could not resolve dependencies for project dev.duckhouse.stack:x:pom:1: Failed to collect dependencies at io.apicurio:apicurio-registry-utils-converter:jar:3.0.9: Failed to read artifact descriptor for io.apicurio:apicurio-registry-utils-converter:jar:3.0.9: Could not find artifact io.apicurio:apicurio-registry:pom:3.0.9 in central'),
+    'io.apicurio:apicurio-registry:pom:3.0.9 (needed by io.apicurio:apicurio-registry-utils-converter:jar:3.0.9)',
+  );
+  assert.equal(unresolvedArtifact('io.x:y:jar:1 was not found in https://repo.maven.apache.org/maven2 during a previous attempt.'), 'io.x:y:jar:1');
+  assert.equal(unresolvedArtifact('[ERROR] Network is unreachable'), undefined);
 });

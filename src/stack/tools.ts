@@ -2,8 +2,8 @@
 // PATH, install Debian packages, fetch Maven Central artifacts, and check that a loopback port is free.
 // Must never install anything outside the stack's cache folder, except Debian packages through apt.
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { closeSync, existsSync, openSync, statSync, writeSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { StackError } from '../shared/errors.js';
@@ -102,28 +102,60 @@ export async function aptInstall(component: string, packages: string[], logFile:
   }
 }
 
-/** Copies one Maven artifact (`group:artifact:version[:type[:classifier]]`) into `outputDir` through mvn. */
-export async function mavenCopy(component: string, artifact: string, outputDir: string, logFile: string): Promise<void> {
-  const mvn = requireTool(component, 'mvn', 'install Maven: apt-get install maven');
-  await runLogged(component, mvn, ['-B', '-q', '-Dstyle.color=never', 'dependency:copy', `-Dartifact=${artifact}`, `-DoutputDirectory=${outputDir}`], {
-    logFile,
-  });
+/**
+ * The artifact Maven could not resolve, from its output: "Could not find artifact X", or "X was not found in <repo>
+ * during a previous attempt" (a cached miss), with the artifact whose descriptor needed it ("Failed to read artifact
+ * descriptor for Y": a missing parent POM fails that way). Undefined when the output names none.
+ */
+export function unresolvedArtifact(mavenOutput: string): string | undefined {
+  const clean = (s: string | undefined): string | undefined => s?.replace(/[:,.]+$/, '');
+  const missing = clean(/Could not find artifact (\S+)/.exec(mavenOutput)?.[1] ?? /(\S+) was not found in \S+ during a previous attempt/.exec(mavenOutput)?.[1]);
+  const descriptor = clean(/Failed to read artifact descriptor for (\S+)/.exec(mavenOutput)?.[1]);
+  if (missing && descriptor && missing !== descriptor) return `${missing} (needed by ${descriptor})`;
+  return missing ?? descriptor;
 }
 
-/** Copies the runtime classpath of the given dependencies into `outputDir` through a throw-away pom. */
+/** Runs mvn; when it fails to resolve an artifact, the error names that artifact (and what needed it). */
+async function runMaven(component: string, args: string[], what: string, options: RunOptions): Promise<void> {
+  const mvn = requireTool(component, 'mvn', 'install Maven: apt-get install maven');
+  const logStart = existsSync(options.logFile) ? statSync(options.logFile).size : 0;
+  try {
+    await runLogged(component, mvn, ['-B', '-q', '-Dstyle.color=never', ...args], options);
+  } catch (error) {
+    const output = (await readFile(options.logFile, 'utf8').catch(() => '')).slice(logStart);
+    const missing = unresolvedArtifact(output);
+    if (missing) throw new StackError(component, `Maven could not resolve ${missing} (needed for ${what}); only Maven Central is used`, { logFile: options.logFile, cause: error });
+    throw error;
+  }
+}
+
+/** Copies one Maven artifact (`group:artifact:version[:type[:classifier]]`) into `outputDir` through mvn. */
+export async function mavenCopy(component: string, artifact: string, outputDir: string, logFile: string): Promise<void> {
+  await runMaven(component, ['dependency:copy', `-Dartifact=${artifact}`, `-DoutputDirectory=${outputDir}`], artifact, { logFile });
+}
+
+export interface MavenDependency {
+  groupId: string;
+  artifactId: string;
+  version: string;
+}
+
+/**
+ * Copies the runtime classpath of the given dependencies into `outputDir` through a throw-away pom. `exclude` names
+ * group ids left out of every dependency's tree (a plugin folder must not carry its host's own libraries).
+ */
 export async function mavenCopyDependencies(
   component: string,
-  dependencies: { groupId: string; artifactId: string; version: string }[],
+  dependencies: MavenDependency[],
   workDir: string,
   outputDir: string,
   logFile: string,
+  exclude: readonly string[] = [],
 ): Promise<void> {
-  const mvn = requireTool(component, 'mvn', 'install Maven: apt-get install maven');
+  const exclusions =
+    exclude.length === 0 ? '' : `<exclusions>${exclude.map((groupId) => `<exclusion><groupId>${groupId}</groupId><artifactId>*</artifactId></exclusion>`).join('')}</exclusions>`;
   const deps = dependencies
-    .map(
-      (d) =>
-        `    <dependency><groupId>${d.groupId}</groupId><artifactId>${d.artifactId}</artifactId><version>${d.version}</version></dependency>`,
-    )
+    .map((d) => `    <dependency><groupId>${d.groupId}</groupId><artifactId>${d.artifactId}</artifactId><version>${d.version}</version>${exclusions}</dependency>`)
     .join('\n');
   const pom = `<?xml version="1.0" encoding="UTF-8"?>
 <project xmlns="http://maven.apache.org/POM/4.0.0">
@@ -139,12 +171,8 @@ ${deps}
 `;
   await mkdir(workDir, { recursive: true });
   await writeFile(path.join(workDir, 'pom.xml'), pom);
-  await runLogged(
-    component,
-    mvn,
-    ['-B', '-q', '-Dstyle.color=never', 'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${outputDir}`],
-    { cwd: workDir, logFile },
-  );
+  const what = dependencies.map((d) => `${d.groupId}:${d.artifactId}:${d.version}`).join(', ');
+  await runMaven(component, ['dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${outputDir}`], what, { cwd: workDir, logFile });
 }
 
 /** Resolves true when nothing listens on 127.0.0.1:`port`. */

@@ -16,23 +16,39 @@ import { parseArgs } from 'node:util';
 import { KAFKA_VERSION } from '../src/stack/components/kafka.js';
 import { APICURIO_VERSION } from '../src/stack/components/registry.js';
 import { readEndpoints } from '../src/stack/config.js';
+import { canConnect } from '../src/stack/tools.js';
 import { ICEBERG_CONNECT_VERSION } from './kafka-connect.js';
 import { type SectionResult, markdownTable } from './report.js';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.dirname(BENCH_DIR);
 
-const { values: args } = parseArgs({
-  strict: true,
-  options: {
-    quick: { type: 'boolean', default: false },
-    only: { type: 'string' },
-    repeat: { type: 'string', default: '3' },
-    'no-connect': { type: 'boolean', default: false },
-    'results-dir': { type: 'string', default: path.join(BENCH_DIR, 'results') },
-    help: { type: 'boolean', short: 'h', default: false },
-  },
-});
+const USAGE = 'usage: npm run bench -- [--quick] [--only csv-producer,sink,iceberg-write,compaction] [--repeat N] [--no-connect] [--results-dir DIR]';
+
+function parseOptions(): ReturnType<typeof parse> {
+  try {
+    return parse();
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+}
+
+function parse() {
+  return parseArgs({
+    strict: true,
+    options: {
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      repeat: { type: 'string', default: '3' },
+      'no-connect': { type: 'boolean', default: false },
+      'results-dir': { type: 'string', default: path.join(BENCH_DIR, 'results') },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  }).values;
+}
+
+const args = parseOptions();
 
 interface Section {
   name: string;
@@ -68,7 +84,7 @@ const SECTIONS: Section[] = [
 ];
 
 if (args.help) {
-  console.log(`usage: npm run bench -- [--quick] [--only ${SECTIONS.map((s) => s.name).join(',')}] [--repeat N] [--no-connect] [--results-dir DIR]`);
+  console.log(USAGE);
   process.exit(0);
 }
 
@@ -131,10 +147,15 @@ function runSection(section: Section, out: string, log: NodeJS.WritableStream): 
 const stamp = (d: Date): string => d.toISOString().replace(/\.\d+Z$/, 'Z').replaceAll(':', '-');
 
 async function main(): Promise<number> {
+  const down = 'start it with `node bin/duckhouse.js stack up`, or run `npm run bench`, which does';
   try {
-    readEndpoints();
+    const broker = readEndpoints().kafka.brokers[0]!;
+    if (!(await canConnect(Number(broker.slice(broker.lastIndexOf(':') + 1))))) {
+      console.error(`the stack is not up: Kafka does not answer on ${broker}; ${down}`);
+      return 5;
+    }
   } catch (error) {
-    console.error(`the stack is not up (${(error as Error).message}); start it with \`node bin/duckhouse.js stack up\` or run \`npm run bench\``);
+    console.error(`the stack is not up (${(error as Error).message}); ${down}`);
     return 5;
   }
   const started = new Date();

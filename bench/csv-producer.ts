@@ -6,7 +6,7 @@
 // Needs the stack (`duckhouse stack up`). Must never: decide pass/fail; it prints numbers and ratios.
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -18,7 +18,7 @@ import { readAll } from '../src/producers/kafka/read-to-end.js';
 import { type Compression, KafkaSender } from '../src/producers/kafka/sender.js';
 import { createRegistry } from '../src/schemas/registry.js';
 import { PROJECT_ROOT, readEndpoints } from '../src/stack/config.js';
-import { median, printTable, timer } from './measure.js';
+import { median, printTable, processMemory, timer } from './measure.js';
 import { writeSection } from './report.js';
 
 const { values: args } = parseArgs({
@@ -144,13 +144,7 @@ async function memory(): Promise<void> {
     const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'duckhouse.js'), 'produce', 'csv', file, '--table', 'bench.big', '--key', 'id', '--prefix', prefix, '--quiet'], { stdio: ['ignore', 'inherit', 'inherit'] });
     let peak = 0;
     const poll = setInterval(() => {
-      void readFile(`/proc/${child.pid}/status`, 'utf8').then(
-        (status) => {
-          const hwm = /VmHWM:\s+(\d+) kB/.exec(status);
-          if (hwm) peak = Math.max(peak, Number(hwm[1]) * 1024);
-        },
-        () => undefined,
-      );
+      peak = Math.max(peak, processMemory(child.pid!)?.peak ?? 0);
     }, 200);
     const t = timer();
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));

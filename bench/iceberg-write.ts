@@ -16,7 +16,7 @@
 //    the SQL catalog (Postgres + MinIO), with the snapshot count it grew to. Uses the running stack (`stack up`).
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -38,7 +38,7 @@ import { BENCH_CATALOG_LABELS, benchCatalog, localCatalog } from './bench-catalo
 import { SCHEMA, digestSql, makeBatches, selectSql } from './iceberg-write-data.js';
 import type { ProfileStep } from './iceberg-write-profile.js';
 import { profileRoutes } from './iceberg-write-profile.js';
-import { mean, median, percentile, printTable, timer } from './measure.js';
+import { mean, median, percentile, printTable, processMemory, timer } from './measure.js';
 import type { Figure, SectionResult } from './report.js';
 import { writeSection } from './report.js';
 
@@ -206,12 +206,8 @@ function record(result: RunResult, time: { wall: number; cpu: number }, phases: 
 
 /** This process's RSS high-water mark (VmHWM) in MB, or undefined off Linux. */
 function highWaterMb(): number | undefined {
-  try {
-    const kb = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
-    return kb === undefined ? undefined : Number(kb) / 1024;
-  } catch {
-    return undefined;
-  }
+  const peak = processMemory()?.peak;
+  return peak === undefined ? undefined : peak / 1048576;
 }
 
 /** The highest RSS high-water mark seen before a reset, so the process's own peak RSS survives the resets. */

@@ -7,14 +7,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DuckHouseError } from '../src/shared/errors.js';
 import { loadStackConfig } from '../src/stack/config.js';
 import { tailFile } from '../src/stack/process.js';
+import { freeLoopbackPort } from '../src/stack/tools.js';
 import { type IcebergConnectInstall, installIcebergConnect } from './kafka-connect-install.js';
+import { processMemory } from './measure.js';
 
 export const ICEBERG_SINK_CLASS = 'org.apache.iceberg.connect.IcebergSinkConnector';
 export const APICURIO_AVRO_CONVERTER_CLASS = 'io.apicurio.registry.utils.converter.AvroConverter';
@@ -41,17 +42,6 @@ export interface ConnectorStatus {
   name: string;
   connector: { state: string; worker_id: string; trace?: string };
   tasks: { id: number; state: string; worker_id: string; trace?: string }[];
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port: 0 }, () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 function workerProperties(options: ConnectWorkerOptions, port: number, pluginPath: string): string {
@@ -112,7 +102,7 @@ export class ConnectWorker {
   /** Starts a worker and resolves once its REST API answers and lists the Iceberg sink among its plugins. */
   static async start(options: ConnectWorkerOptions): Promise<ConnectWorker> {
     const install = options.install ?? (await installIcebergConnect());
-    const port = await freePort();
+    const port = await freeLoopbackPort();
     const workDir = await mkdtemp(path.join(tmpdir(), 'duckhouse-kafka-connect-'));
     const props = path.join(workDir, 'worker.properties');
     await writeFile(props, workerProperties(options, port, install.pluginPath));
@@ -170,13 +160,7 @@ export class ConnectWorker {
 
   /** The worker's resident and peak resident memory in bytes (VmRSS, VmHWM); zeros when /proc cannot tell. */
   memory(): { rss: number; peak: number } {
-    try {
-      const status = readFileSync(`/proc/${this.proc.pid}/status`, 'utf8');
-      const kb = (key: string): number => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
-      return { rss: kb('VmRSS'), peak: kb('VmHWM') };
-    } catch {
-      return { rss: 0, peak: 0 };
-    }
+    return processMemory(this.proc.pid!) ?? { rss: 0, peak: 0 };
   }
 
   /** The last `lines` lines of the worker's log. */

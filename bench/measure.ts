@@ -1,5 +1,27 @@
 // Small helpers the benchmarks share: a wall + CPU timer, percentiles, a plain-text table printer, seeded randomness.
 // Must never: decide pass/fail; benchmarks print numbers and ratios only.
+import { readFileSync } from 'node:fs';
+
+
+/**
+ * A process's resident memory in bytes from /proc/<pid>/status: `rss` now (VmRSS) and `peak`, its high-water mark
+ * (VmHWM). Undefined where /proc cannot tell (not Linux, or the process is gone).
+ */
+export function processMemory(pid: number | 'self' = 'self'): { rss: number; peak: number } | undefined {
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const kb = (key: string): number | undefined => {
+    const value = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1];
+    return value === undefined ? undefined : Number(value) * 1024;
+  };
+  const rss = kb('VmRSS');
+  const peak = kb('VmHWM');
+  return rss === undefined || peak === undefined ? undefined : { rss, peak };
+}
 
 /** Starts a timer; calling the result gives wall seconds and process CPU seconds (user + system, all threads). */
 export function timer(): () => { wall: number; cpu: number } {

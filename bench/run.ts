@@ -23,7 +23,41 @@ import { type SectionResult, markdownTable } from './report.js';
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.dirname(BENCH_DIR);
 
-const USAGE = 'usage: npm run bench -- [--quick] [--only csv-producer,sink,iceberg-write,compaction] [--repeat N] [--no-connect] [--results-dir DIR]';
+interface Section {
+  name: string;
+  script: string;
+  /** The script's arguments for a run: small sizes when `quick`, `repeat` runs per figure, the incumbent when `connect`. */
+  args(run: { quick: boolean; repeat: number; connect: boolean }): string[];
+}
+
+const SECTIONS: Section[] = [
+  {
+    name: 'csv-producer',
+    script: 'csv-producer.ts',
+    args: ({ quick, repeat }) => ['--rows', quick ? '20000' : '1000000', '--repeat', String(repeat)],
+  },
+  {
+    name: 'sink',
+    script: 'sink.ts',
+    args: ({ quick, repeat, connect }) => [
+      '--repeat', String(repeat),
+      ...(quick ? ['--rows', '20000', '--rate', '2000', '--seconds', '4'] : ['--rows', '1000000', '--rate', '20000', '--seconds', '30']),
+      ...(connect ? ['--connect'] : []),
+    ],
+  },
+  {
+    name: 'iceberg-write',
+    script: 'iceberg-write.ts',
+    args: ({ quick, repeat }) => [...(quick ? ['--quick'] : []), '--repeat', String(repeat)],
+  },
+  {
+    name: 'compaction',
+    script: 'compaction.ts',
+    args: ({ quick, repeat }) => [...(quick ? ['--quick'] : []), '--repeat', String(repeat)],
+  },
+];
+
+const USAGE = `usage: npm run bench -- [--quick] [--only ${SECTIONS.map((section) => section.name).join(',')}] [--repeat N] [--no-connect] [--results-dir DIR]`;
 
 function parseOptions(): ReturnType<typeof parse> {
   try {
@@ -49,39 +83,6 @@ function parse() {
 }
 
 const args = parseOptions();
-
-interface Section {
-  name: string;
-  script: string;
-  args(quick: boolean, repeat: number): string[];
-}
-
-const SECTIONS: Section[] = [
-  {
-    name: 'csv-producer',
-    script: 'csv-producer.ts',
-    args: (quick, repeat) => ['--rows', quick ? '20000' : '1000000', '--repeat', String(repeat)],
-  },
-  {
-    name: 'sink',
-    script: 'sink.ts',
-    args: (quick, repeat) => [
-      '--repeat', String(repeat),
-      ...(quick ? ['--rows', '20000', '--rate', '2000', '--seconds', '4'] : ['--rows', '1000000', '--rate', '20000', '--seconds', '30']),
-      ...(args['no-connect'] ? [] : ['--connect']),
-    ],
-  },
-  {
-    name: 'iceberg-write',
-    script: 'iceberg-write.ts',
-    args: (quick, repeat) => [...(quick ? ['--quick'] : []), '--repeat', String(repeat)],
-  },
-  {
-    name: 'compaction',
-    script: 'compaction.ts',
-    args: (quick, repeat) => [...(quick ? ['--quick'] : []), '--repeat', String(repeat)],
-  },
-];
 
 if (args.help) {
   console.log(USAGE);
@@ -126,7 +127,7 @@ function gitCommit(): string {
 
 /** Runs one section script; its output goes to this terminal and to `log`. Resolves with its exit code. */
 function runSection(section: Section, out: string, log: NodeJS.WritableStream): Promise<number> {
-  const argv = ['--import', 'tsx', path.join(BENCH_DIR, section.script), ...section.args(args.quick!, repeat), '--out', out];
+  const argv = ['--import', 'tsx', path.join(BENCH_DIR, section.script), ...section.args({ quick: args.quick!, repeat, connect: !args['no-connect'] }), '--out', out];
   log.write(`\n$ node ${argv.slice(2).map((a) => path.relative(ROOT, a) || a).join(' ')}\n`);
   return new Promise((resolve) => {
     const child = spawn(process.execPath, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });

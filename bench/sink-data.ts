@@ -7,7 +7,7 @@
 // Must never: touch anything it did not create; cleanup removes exactly the topics, tables and files of one run.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -29,7 +29,7 @@ import { createRegistry, keySubject, SchemaCache, type SchemaRegistry, valueSubj
 import { createLogger } from '../src/shared/logger.js';
 import { PROJECT_ROOT, readEndpoints } from '../src/stack/config.js';
 import { randomName } from './bench-catalogs.js';
-import { random } from './measure.js';
+import { processMemory, random } from './measure.js';
 
 /** The row every scenario writes: 10 columns, `id` the key of keyed tables, `note` nullable. */
 export const ROW_SCHEMA = buildSchema([
@@ -302,11 +302,6 @@ const send = (message: ChildMessage): Promise<void> =>
     process.send!(message, undefined, {}, () => resolve());
   });
 
-async function peakRss(pid: number | 'self'): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
-}
-
 /** The parent's messages ('go', 'stop') in order, none lost while the child is busy. */
 const fromParent: string[] = [];
 let parentWaiter: (() => void) | undefined;
@@ -364,7 +359,7 @@ export async function runChild(config: ChildConfig): Promise<void> {
     const used = process.cpuUsage(cpu);
     await consumer.disconnect();
     memory.stop();
-    await send({ type: 'done', t0, endedAt, count, cpu: (used.user + used.system) / 1e6, hwm: await peakRss('self'), memory: memory.peak });
+    await send({ type: 'done', t0, endedAt, count, cpu: (used.user + used.system) / 1e6, hwm: processMemory()?.peak ?? 0, memory: memory.peak });
     return;
   }
   const catalog = openBenchCatalog(config.catalog!);
@@ -404,7 +399,7 @@ export async function runChild(config: ChildConfig): Promise<void> {
   const used = process.cpuUsage(cpu);
   memory.stop();
   await catalog.close();
-  await send({ type: 'done', t0, endedAt, cpu: (used.user + used.system) / 1e6, hwm: await peakRss('self'), memory: memory.peak, stats: sink.stats });
+  await send({ type: 'done', t0, endedAt, cpu: (used.user + used.system) / 1e6, hwm: processMemory()?.peak ?? 0, memory: memory.peak, stats: sink.stats });
 }
 
 /** How children run: this file under tsx, or its tsc output (a temp dir with the project's node_modules linked in). */
@@ -454,13 +449,7 @@ export class Child {
     });
     this.exited = new Promise((resolve) => proc.on('exit', resolve));
     this.sampler = setInterval(() => {
-      void readFile(`/proc/${proc.pid}/status`, 'utf8').then(
-        (status) => {
-          const rss = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
-          this.sampledPeakRss = Math.max(this.sampledPeakRss, rss);
-        },
-        () => undefined,
-      );
+      this.sampledPeakRss = Math.max(this.sampledPeakRss, processMemory(proc.pid!)?.rss ?? 0);
     }, 100);
   }
 

@@ -175,6 +175,17 @@ ${deps}
   await runMaven(component, ['dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${outputDir}`], what, { cwd: workDir, logFile });
 }
 
+/**
+ * A free 127.0.0.1 port below Linux's ephemeral range (32768+): a port the kernel hands out for outgoing connections
+ * could be taken by some client between this check and the server's own bind, which would fail it for the wrong reason.
+ */
+export async function freeLoopbackPort(): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (await isPortFree(port)) return port;
+  }
+}
+
 /** Resolves true when nothing listens on 127.0.0.1:`port`. */
 export function isPortFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {

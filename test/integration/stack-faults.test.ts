@@ -10,28 +10,11 @@ import { DuckHouseError } from '../../src/shared/errors.js';
 import { loadStackConfig, type StackConfig } from '../../src/stack/config.js';
 import { findProcessesMentioning, readPidRecord } from '../../src/stack/process.js';
 import { stackDown, stackStatus, stackUp } from '../../src/stack/stack.js';
-
-/**
- * A free port below Linux's ephemeral range (32768+): a port the kernel hands out for outgoing connections could be
- * taken by another test's client between a kill and the next `up`, which would make `up` fail for the wrong reason.
- */
-async function freePort(): Promise<number> {
-  for (;;) {
-    const port = 20_000 + Math.floor(Math.random() * 12_000);
-    const server = net.createServer();
-    const bound = await new Promise<boolean>((resolve) => {
-      server.once('error', () => resolve(false));
-      server.listen({ host: '127.0.0.1', port }, () => resolve(true));
-    });
-    if (!bound) continue;
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    return port;
-  }
-}
+import { freeLoopbackPort } from '../../src/stack/tools.js';
 
 async function throwAwayStack(): Promise<{ config: StackConfig; lines: string[]; report: (l: string) => void; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'duckhouse-stack-'));
-  const config = loadStackConfig({ ...process.env, DUCKHOUSE_STACK_DIR: dir, DUCKHOUSE_REDIS_PORT: String(await freePort()) });
+  const config = loadStackConfig({ ...process.env, DUCKHOUSE_STACK_DIR: dir, DUCKHOUSE_REDIS_PORT: String(await freeLoopbackPort()) });
   const lines: string[] = [];
   return {
     config,

@@ -136,6 +136,13 @@ async function checkPortsFree(config: StackConfig, component: Component): Promis
   }
 }
 
+async function waitForPortsFree(config: StackConfig, component: Component, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (const name of component.ports) {
+    while (!(await isPortFree(config.ports[name])) && Date.now() < deadline) await sleep(100);
+  }
+}
+
 async function startOne(config: StackConfig, component: Component, report: Reporter): Promise<void> {
   const ctx = contextFor(config, component, report);
   const dir = installDir(config, component);
@@ -161,6 +168,9 @@ async function startOne(config: StackConfig, component: Component, report: Repor
     if (previous) {
       ctx.progress(`had stopped unexpectedly (pid ${previous.pid}); starting it again. Last log lines:\n${indent(tailFile(ctx.logFile, 5))}`);
       await removePidFile(pidFile);
+      // A process that just died may hold its ports a moment longer: its main thread shows as a zombie while its other
+      // threads are still exiting, and its sockets close only when the last one has.
+      await waitForPortsFree(config, component, 10_000);
     }
     await checkPortsFree(config, component);
     const spec = await component.launch(ctx, dir);

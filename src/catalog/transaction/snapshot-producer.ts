@@ -1,11 +1,12 @@
 // Produces a new snapshot from a base table: new manifests for added files (written once, reused across retries),
-// the parent's manifests carried over or rewritten where files are removed, a manifest list, the summary, and the
-// {updates, requirements} the catalog commits. Used by fast-append, row-delta and rewrite-files.
+// the parent's manifests carried over (rewritten where files are removed, merged when they pile up: merge-manifests.ts),
+// a manifest list, the summary, and the {updates, requirements} the catalog commits. Used by fast-append, row-delta and
+// rewrite-files.
 // Must never: delete a file after CommitStateUnknownError; drop a removed file silently (missing → conflict).
 import { randomBytes, randomUUID } from 'node:crypto';
 import { CommitConflictError, DataInvalidError } from '../../shared/errors.js';
 import type { Table } from '../catalogs/catalog.js';
-import { entriesOf, manifestsOf } from '../read/manifests.js';
+import { entriesOf, manifestsOf, mapLimit } from '../read/manifests.js';
 import type { DataFile, ManifestEntry, ManifestFile } from '../spec/manifest.js';
 import { DataFileContent, ManifestContent, ManifestEntryStatus } from '../spec/manifest.js';
 import { writeManifestList } from '../spec/manifest-avro.js';
@@ -14,6 +15,7 @@ import { buildSummary, MAIN_BRANCH } from '../spec/snapshot.js';
 import { currentSchema, snapshotById, snapshotForRef, specById } from '../spec/table-metadata.js';
 import type { TableRequirement, TableUpdate } from '../spec/table-update.js';
 import { writeManifestFile } from './manifest-writer.js';
+import { binsToMerge, groupBySpecAndContent, manifestMergePolicy, mergedEntries, packFromOldest } from './merge-manifests.js';
 import type { PendingCommit, TableAction } from './action.js';
 
 /** A random positive 63-bit snapshot id, as Java and PyIceberg make them. */
@@ -34,10 +36,24 @@ export interface SnapshotProducerOptions {
    */
   summary?: SummaryProperties;
   branch?: string;
+  /**
+   * Merge the carried-over manifests when the table's policy says so (default true; fast-append passes false, as
+   * Iceberg's fast append never merges).
+   */
+  mergeManifests?: boolean;
   /** Checks the base before each attempt (throw CommitConflictError to stop). */
   validate?: (base: Table, parent: Snapshot | undefined) => Promise<void>;
   /** Clock, for tests. */
   nowMs?: () => number;
+}
+
+/** A parent manifest carried into the new snapshot: as it is, or with its entries to write anew (`rewrite`). */
+interface Carried {
+  manifest: ManifestFile;
+  /** Its entries, when they were read already (with sequence numbers inherited). */
+  entries?: ManifestEntry[];
+  /** True when `entries` differ from the manifest's (files removed), so it must be written even if not merged. */
+  rewrite?: boolean;
 }
 
 export class SnapshotProducer implements TableAction {
@@ -89,26 +105,28 @@ export class SnapshotProducer implements TableAction {
     return manifests;
   }
 
-  /** The parent's manifests: kept as they are, or rewritten with removed files marked DELETED. */
-  private async carryOver(base: Table, parent: Snapshot | undefined): Promise<ManifestFile[]> {
+  /**
+   * The parent's manifests: kept as they are, or (where files are removed) to be rewritten with the removed files
+   * marked DELETED. Nothing is written here: `finishManifests` writes what survives merging.
+   */
+  private async carryOver(base: Table, parent: Snapshot | undefined): Promise<Carried[]> {
     if (!parent) {
       if (this.options.removed?.length) throw this.missing(this.options.removed.map((f) => f.filePath));
       return [];
     }
     const removing = new Set((this.options.removed ?? []).map((f) => f.filePath));
     const found = new Set<string>();
-    const result: ManifestFile[] = [];
-    const schema = currentSchema(base.metadata);
+    const result: Carried[] = [];
     for (const manifest of await manifestsOf(base.io, parent)) {
       const hasLive = manifest.addedFilesCount + manifest.existingFilesCount > 0;
       if (removing.size === 0) {
-        if (hasLive) result.push(manifest);
+        if (hasLive) result.push({ manifest });
         continue;
       }
       const entries = await entriesOf(base.io, manifest);
       const live = entries.filter((e) => e.status !== ManifestEntryStatus.DELETED);
       if (!live.some((e) => removing.has(e.dataFile.filePath))) {
-        if (live.length > 0) result.push(manifest);
+        if (live.length > 0) result.push({ manifest, entries });
         continue;
       }
       const rewritten: ManifestEntry[] = live.map((e) => {
@@ -116,13 +134,39 @@ export class SnapshotProducer implements TableAction {
         found.add(e.dataFile.filePath);
         return { ...e, status: ManifestEntryStatus.DELETED, snapshotId: this.snapshotId };
       });
-      const location = this.location(base, `${this.commitUuid}-r${this.attempt}-${result.length}.avro`);
-      result.push(await writeManifestFile({ io: base.io, location, schema, spec: specById(base.metadata, manifest.partitionSpecId), content: manifest.content, snapshotId: this.snapshotId, entries: rewritten }));
-      this.attemptFiles.push(location);
+      result.push({ manifest, entries: rewritten, rewrite: true });
     }
     const missing = [...removing].filter((p) => !found.has(p));
     if (missing.length > 0) throw this.missing(missing);
     return result;
+  }
+
+  /** Writes the carried manifests that changed, merging them per the table's policy (merge-manifests.ts). */
+  private async finishManifests(base: Table, carried: Carried[]): Promise<ManifestFile[]> {
+    const policy = manifestMergePolicy(base.metadata);
+    const merge = this.options.mergeManifests !== false && policy.enabled;
+    const result: ManifestFile[] = [];
+    for (const group of merge ? groupBySpecAndContent(carried) : [carried]) {
+      const bins = merge ? packFromOldest(group, (c) => Number(c.manifest.manifestLength), policy.targetSizeBytes) : group.map((c) => [c]);
+      const merging = merge ? binsToMerge(bins, policy) : bins.map(() => false);
+      for (const [i, bin] of bins.entries()) {
+        if (!merging[i]) {
+          for (const item of bin) result.push(item.rewrite ? await this.writeCarried(base, item.manifest, item.entries!) : item.manifest);
+          continue;
+        }
+        const entries = await mapLimit(bin, 8, async (item) => item.entries ?? (await entriesOf(base.io, item.manifest)));
+        const kept = mergedEntries(entries.flat(), this.snapshotId);
+        if (kept.length > 0) result.push(await this.writeCarried(base, bin[0]!.manifest, kept));
+      }
+    }
+    return result;
+  }
+
+  private async writeCarried(base: Table, like: ManifestFile, entries: ManifestEntry[]): Promise<ManifestFile> {
+    const location = this.location(base, `${this.commitUuid}-r${this.attempt}-${this.attemptFiles.length}.avro`);
+    const manifest = await writeManifestFile({ io: base.io, location, schema: currentSchema(base.metadata), spec: specById(base.metadata, like.partitionSpecId), content: like.content, snapshotId: this.snapshotId, entries });
+    this.attemptFiles.push(location);
+    return manifest;
   }
 
   private missing(paths: string[]): CommitConflictError {
@@ -151,7 +195,7 @@ export class SnapshotProducer implements TableAction {
     const extra = typeof summary === 'function' ? summary(base, parent) : summary;
     // v1 has no sequence numbers: every file reads as 0 (spec), so a later upgrade to v2 starts above all of them.
     const sequenceNumber = base.metadata.formatVersion === 1 ? 0n : base.metadata.lastSequenceNumber + 1n;
-    const manifests = [...(await this.writeNewManifests(base)), ...(await this.carryOver(base, parent))];
+    const manifests = [...(await this.writeNewManifests(base)), ...(await this.finishManifests(base, await this.carryOver(base, parent)))];
     const manifestList = this.location(base, `snap-${this.snapshotId}-${this.attempt}-${this.commitUuid}.avro`);
     await base.io.write(manifestList, writeManifestList({ snapshotId: this.snapshotId, parentSnapshotId: parent?.snapshotId, sequenceNumber, manifests }), { ifNoneMatch: true });
     this.attemptFiles.push(manifestList);

@@ -1,0 +1,96 @@
+// Manifest merging, as Iceberg's merge-append does it: a streaming writer commits every few seconds, and a manifest per
+// commit would leave a table with tens of thousands of small manifests a day that every scan, view refresh and
+// compaction must read. Each commit packs the manifests it carries over, per partition spec and content, from the
+// oldest into bins of up to `commit.manifest.target-size-bytes`; a bin of more than one manifest is merged into one,
+// except the newest bin, which waits until it holds `commit.manifest.min-count-to-merge` manifests. Table properties
+// (Iceberg's names and defaults): commit.manifest-merge.enabled (true), commit.manifest.min-count-to-merge (100),
+// commit.manifest.target-size-bytes (8 MiB).
+// Must never: change a file's sequence numbers or the snapshot that added it; keep an entry deleted by an older snapshot.
+import { MetadataInvalidError } from '../../shared/errors.js';
+import type { ManifestEntry, ManifestFile } from '../spec/manifest.js';
+import { ManifestEntryStatus } from '../spec/manifest.js';
+import type { TableMetadata } from '../spec/table-metadata.js';
+import { propertyInt } from '../spec/table-metadata.js';
+
+export const MANIFEST_MERGE_ENABLED = 'commit.manifest-merge.enabled';
+export const MANIFEST_MIN_COUNT_TO_MERGE = 'commit.manifest.min-count-to-merge';
+export const MANIFEST_TARGET_SIZE_BYTES = 'commit.manifest.target-size-bytes';
+
+export interface ManifestMergePolicy {
+  readonly enabled: boolean;
+  readonly minCountToMerge: number;
+  readonly targetSizeBytes: number;
+}
+
+export function manifestMergePolicy(metadata: TableMetadata): ManifestMergePolicy {
+  const raw = metadata.properties[MANIFEST_MERGE_ENABLED];
+  if (raw !== undefined && !/^(true|false)$/i.test(raw)) {
+    throw new MetadataInvalidError(`table property ${MANIFEST_MERGE_ENABLED}=${JSON.stringify(raw)} is not true or false`);
+  }
+  const minCountToMerge = propertyInt(metadata, MANIFEST_MIN_COUNT_TO_MERGE, 100);
+  const targetSizeBytes = propertyInt(metadata, MANIFEST_TARGET_SIZE_BYTES, 8 * 1024 * 1024);
+  if (minCountToMerge < 2) throw new MetadataInvalidError(`table property ${MANIFEST_MIN_COUNT_TO_MERGE}=${minCountToMerge} must be at least 2`);
+  if (targetSizeBytes < 1) throw new MetadataInvalidError(`table property ${MANIFEST_TARGET_SIZE_BYTES}=${targetSizeBytes} must be positive`);
+  return { enabled: raw === undefined || raw.toLowerCase() === 'true', minCountToMerge, targetSizeBytes };
+}
+
+/**
+ * Packs `items` (newest first) into bins of at most `target` total weight, filling from the oldest so that the newest
+ * bin is the one left partly full. An item heavier than the target gets a bin of its own. Order is kept: bins newest
+ * first, items within a bin newest first.
+ */
+export function packFromOldest<T>(items: readonly T[], weight: (item: T) => number, target: number): T[][] {
+  const bins: T[][] = [];
+  let bin: T[] = [];
+  let size = 0;
+  for (let i = items.length - 1; i >= 0; i--) {
+    const item = items[i]!;
+    const w = weight(item);
+    if (bin.length > 0 && size + w > target) {
+      bins.push(bin);
+      bin = [];
+      size = 0;
+    }
+    bin.push(item);
+    size += w;
+  }
+  if (bin.length > 0) bins.push(bin);
+  return bins.reverse().map((b) => b.reverse());
+}
+
+/** Which bins to merge: every bin of two or more manifests, except the newest while it is under the minimum count. */
+export function binsToMerge<T>(bins: readonly T[][], policy: ManifestMergePolicy): boolean[] {
+  return bins.map((bin, i) => bin.length > 1 && (i > 0 || bin.length >= policy.minCountToMerge));
+}
+
+/**
+ * The entries a merged manifest written by snapshot `snapshotId` keeps: files deleted by this snapshot stay DELETED
+ * (the snapshot's own record of what it removed), files deleted by older snapshots are dropped, and every live file
+ * becomes EXISTING with its snapshot id and sequence numbers written out (they can no longer be inherited).
+ */
+export function mergedEntries(entries: readonly ManifestEntry[], snapshotId: bigint): ManifestEntry[] {
+  const kept: ManifestEntry[] = [];
+  for (const entry of entries) {
+    if (entry.status === ManifestEntryStatus.DELETED) {
+      if (entry.snapshotId === snapshotId) kept.push(entry);
+      continue;
+    }
+    if (entry.sequenceNumber === undefined || entry.fileSequenceNumber === undefined || entry.snapshotId === undefined) {
+      throw new MetadataInvalidError(`manifest merge: an entry for ${entry.dataFile.filePath} has no inherited snapshot id or sequence numbers`);
+    }
+    kept.push({ ...entry, status: ManifestEntryStatus.EXISTING });
+  }
+  return kept;
+}
+
+/** Groups manifests by partition spec and content, in order of first appearance. */
+export function groupBySpecAndContent<T extends { manifest: ManifestFile }>(items: readonly T[]): T[][] {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const key = `${item.manifest.partitionSpecId}:${item.manifest.content}`;
+    const group = groups.get(key);
+    if (group) group.push(item);
+    else groups.set(key, [item]);
+  }
+  return [...groups.values()];
+}

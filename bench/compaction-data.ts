@@ -11,7 +11,6 @@ import type { DataFile } from '../src/catalog/spec/manifest.js';
 import { buildSchema } from '../src/catalog/spec/schema.js';
 import { primitive } from '../src/catalog/spec/types.js';
 import { commitAction } from '../src/catalog/transaction/action.js';
-import { fastAppend } from '../src/catalog/transaction/fast-append.js';
 import { rowDelta } from '../src/catalog/transaction/row-delta.js';
 import type { PositionDelete } from '../src/catalog/writer/parquet-file.js';
 import { TableWriter, writePositionDeletes } from '../src/catalog/writer/table-writer.js';
@@ -164,9 +163,8 @@ export class StreamBuilder {
     const deletes = updated.map((id) => model.at(id));
     const deleteFiles: DataFile[] = deletes.length > 0 ? [await writePositionDeletes(table, deletes)] : [];
     const wrote = performance.now();
-    const action = deletes.length > 0
-      ? rowDelta({ dataFiles: written, deleteFiles, referencedDataFiles: [...new Set(deletes.map((d) => d.filePath))] })
-      : fastAppend(written);
+    // The sink's commit: a row-delta (which merges manifests as they pile up), deletes or not.
+    const action = rowDelta({ dataFiles: written, deleteFiles, referencedDataFiles: [...new Set(deletes.map((d) => d.filePath))] });
     this.table = (await commitAction(this.options.catalog, this.options.id, action, { base: table })).table;
     const committed = performance.now();
     const fileIndex = model.files.push(dataFile.filePath) - 1;

@@ -4,10 +4,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Catalog, Table, TableIdentifier } from '../../src/catalog/catalogs/catalog.js';
+import { manifestsOf } from '../../src/catalog/read/manifests.js';
 import { planFiles } from '../../src/catalog/read/plan-files.js';
 import type { DataFile } from '../../src/catalog/spec/manifest.js';
 import type { PartitionSpec } from '../../src/catalog/spec/partition-spec.js';
 import { buildSchema } from '../../src/catalog/spec/schema.js';
+import { currentSnapshot } from '../../src/catalog/spec/table-metadata.js';
 import type { Transform } from '../../src/catalog/spec/transforms.js';
 import { primitive } from '../../src/catalog/spec/types.js';
 import type { TableAction } from '../../src/catalog/transaction/action.js';
@@ -25,10 +27,10 @@ import { expected, makeRows, readWithPyIceberg, sortById, TEST_FIELDS, writeRows
 
 const { schema } = buildSchema(TEST_FIELDS, { identifierFields: ['id'] });
 
-async function newTable(fx: CatalogFixture, name: string, spec?: PartitionSpec): Promise<TableIdentifier> {
+async function newTable(fx: CatalogFixture, name: string, spec?: PartitionSpec, properties?: Record<string, string>): Promise<TableIdentifier> {
   const id: TableIdentifier = { namespace: ['interop'], name };
   if (!(await fx.catalog.namespaceExists(['interop']))) await fx.catalog.createNamespace(['interop']);
-  await fx.catalog.createTable(id, { schema, ...(spec ? { spec } : {}) });
+  await fx.catalog.createTable(id, { schema, ...(spec ? { spec } : {}), ...(properties ? { properties } : {}) });
   return id;
 }
 
@@ -92,6 +94,37 @@ for (const kind of ['sql-s3', 'sql-local'] as CatalogKind[]) {
       for (const result of Object.values(read)) {
         assert.deepEqual(result.current, view(model));
         assert.deepEqual(result.snapshots[String(before)], view(rows));
+      }
+    });
+
+    it('merged manifests: appends and deletes over many commits, merged every 2 manifests, read back exactly', async (t) => {
+      const fx = await catalogFixture(kind);
+      t.after(() => fx.cleanup());
+      const id = await newTable(fx, 'merged', undefined, { 'commit.manifest.min-count-to-merge': '2' });
+      const model = new Map<bigint, Row>();
+      const fileOf = new Map<bigint, { path: string; pos: bigint }>();
+      const snapshots: { id: bigint; rows: Row[] }[] = [];
+      for (let i = 0; i < 6; i++) {
+        let table = await fx.catalog.loadTable(id);
+        const rows = makeRows(i * 10, i * 10 + 10);
+        const files = await writeRows(table, rows);
+        rows.forEach((r, pos) => fileOf.set(r.id, { path: files[0]!.filePath, pos: BigInt(pos) }));
+        // From the second commit on, delete two rows of the commit before (position deletes on an older file).
+        const victims = i === 0 ? [] : [BigInt(i * 10 - 10), BigInt(i * 10 - 9)];
+        const deleteFiles = victims.length > 0 ? [await writePositionDeletes(table, victims.map((v) => ({ filePath: fileOf.get(v)!.path, pos: fileOf.get(v)!.pos })))] : [];
+        table = await commit(fx.catalog, id, rowDelta({ dataFiles: files, deleteFiles, referencedDataFiles: victims.map((v) => fileOf.get(v)!.path) }));
+        for (const r of rows) model.set(r.id, r);
+        for (const v of victims) model.delete(v);
+        snapshots.push({ id: table.metadata.currentSnapshotId!, rows: [...model.values()] });
+      }
+      const table = await fx.catalog.loadTable(id);
+      const manifests = await manifestsOf(table.io, currentSnapshot(table.metadata)!);
+      assert.ok(manifests.length <= 4, `${manifests.length} manifests after 6 commits`);
+      assert.ok(manifests.some((m) => m.existingFilesCount > 0), 'a merged data manifest');
+      const read = await readWithPyIceberg(fx, table, { snapshotIds: snapshots.map((s) => s.id) });
+      for (const result of Object.values(read)) {
+        assert.deepEqual(result.current, view(model.values()));
+        for (const s of snapshots) assert.deepEqual(result.snapshots[String(s.id)], view(s.rows), `snapshot ${s.id}`);
       }
     });
 

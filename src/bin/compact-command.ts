@@ -45,6 +45,7 @@ function describeResult(r: CompactionResult): string {
   const work = r.groups === 0 ? 'nothing to rewrite' : `${plural(r.rewrittenDataFiles, 'file')} rewritten into ${r.addedDataFiles} (${r.rowsRewritten.toLocaleString('en-US')} rows, ${r.rowsDeleted.toLocaleString('en-US')} deleted rows dropped, ${size(r.bytesRead)} read, ${size(r.bytesWritten)} written)`;
   const extra = [
     r.conflicts > 0 ? `${plural(r.conflicts, 'rewrite')} dropped for concurrent deletes` : '',
+    r.manifestsMerged > 0 ? `${plural(r.manifestsMerged, 'manifest')} merged` : '',
     r.expiredSnapshots > 0 ? `${plural(r.expiredSnapshots, 'snapshot')} expired (${plural(r.expiredFiles, 'file')} deleted)` : '',
     r.orphansRemoved ? `${plural(r.orphansRemoved, 'orphan file')} removed` : '',
   ].filter(Boolean);
@@ -128,7 +129,7 @@ export function compactCommand(out: Output = process.stdout): Command {
           if (!flags.json) process.stderr.write(`duckhouse: compacting ${table} failed: ${describeError(error)}\n`);
         }
       }
-      const changed = results.filter((r) => r.groups > 0 || r.expiredSnapshots > 0);
+      const changed = results.filter((r) => r.groups > 0 || r.manifestsMerged > 0 || r.expiredSnapshots > 0);
       if (flags.refreshViews && changed.length > 0) {
         try {
           const views = queueOf(queues.views);

@@ -103,8 +103,8 @@ export function perTableJobOptions(table: string, reason: TableJob['reason'] = '
  * Asks the views workers to refresh a table a compaction changed (a rewrite or an expiry; nothing to do otherwise).
  * Returns whether it asked. The compactor worker and `duckhouse compact` both call it.
  */
-export async function requestRefreshAfterCompaction(views: Queue, result: { table: string; snapshotId: string | null; groups: number; expiredSnapshots: number }): Promise<boolean> {
-  if (result.groups === 0 && result.expiredSnapshots === 0) return false;
+export async function requestRefreshAfterCompaction(views: Queue, result: { table: string; snapshotId: string | null; groups: number; manifestsMerged: number; expiredSnapshots: number }): Promise<boolean> {
+  if (result.groups === 0 && result.manifestsMerged === 0 && result.expiredSnapshots === 0) return false;
   const job: TableJob = { table: result.table, snapshotId: result.snapshotId, reason: 'compaction', requestedAt: new Date().toISOString() };
   await views.add(JOB.refreshViews, job, perTableJobOptions(result.table, 'compaction'));
   return true;

@@ -154,7 +154,7 @@ export class Workers {
       });
       await requestRefreshAfterCompaction(views, { ...result, table: data.table });
       return result;
-    }, (r) => ('table' in r ? { table: r.table, groups: r.groups, filesBefore: r.filesBefore.data, filesAfter: r.filesAfter.data, conflicts: r.conflicts, expiredSnapshots: r.expiredSnapshots, durationMs: r.durationMs } : r));
+    }, (r) => ('table' in r ? { table: r.table, groups: r.groups, filesBefore: r.filesBefore.data, filesAfter: r.filesAfter.data, manifestsMerged: r.manifestsMerged, conflicts: r.conflicts, expiredSnapshots: r.expiredSnapshots, durationMs: r.durationMs } : r));
   }
 
   private startDbt(): void {

@@ -9,7 +9,12 @@ import { after, before, describe, test } from 'node:test';
 import type { Kafka } from 'kafkajs';
 import type { TableIdentifier } from '../../src/catalog/catalogs/catalog.js';
 import { localPathOf } from '../../src/catalog/io/location.js';
+import { manifestsOf } from '../../src/catalog/read/manifests.js';
 import { planFiles } from '../../src/catalog/read/plan-files.js';
+import { buildSchema } from '../../src/catalog/spec/schema.js';
+import { currentSnapshot } from '../../src/catalog/spec/table-metadata.js';
+import { commitAction } from '../../src/catalog/transaction/action.js';
+import { fastAppend } from '../../src/catalog/transaction/fast-append.js';
 import { allKnownFiles } from '../../src/catalog/read/reachable-files.js';
 import { normalizeLocation } from '../../src/catalog/transaction/remove-orphan-files.js';
 import { compactTable } from '../../src/compactor/compaction/compact-table.js';
@@ -21,7 +26,7 @@ import { prepareCsvInput } from '../../src/producers/csv/row-encoder.js';
 import { createKafka } from '../../src/producers/kafka/client.js';
 import { createRegistry, type SchemaRegistry } from '../../src/schemas/registry.js';
 import { createLogger } from '../../src/shared/logger.js';
-import { readWithPyIceberg } from '../interop/pyiceberg.js';
+import { makeRows, readWithPyIceberg, TEST_FIELDS, writeRows } from '../interop/pyiceberg.js';
 import type { CatalogFixture } from './catalog-fixtures.js';
 import { catalogFixture } from './catalog-fixtures.js';
 import { endpoints, uniqueName } from './helpers.js';
@@ -147,6 +152,44 @@ describe('compaction', () => {
     await new Promise((resolve) => setTimeout(resolve, 3000));
     await again.stop();
     assert.deepEqual(plain(await readTable(fixture.catalog, id)), modelRows(model));
+  });
+
+  test('manifests piled up by fast appends (as other engines append) are merged; files, rows and history unchanged', async () => {
+    const id = { namespace: [uniqueName('mf').replace('-', '_')], name: 'appends' };
+    await fixture.catalog.createNamespace(id.namespace);
+    // Data compaction off, so only the manifests are rewritten; merging from 5 manifests on.
+    await fixture.catalog.createTable(id, { schema: buildSchema(TEST_FIELDS, { identifierFields: ['id'] }).schema, properties: { 'duckhouse.compaction.enabled': 'false', 'commit.manifest.min-count-to-merge': '5' } });
+    const snapshots: bigint[] = [];
+    for (let i = 0; i < 12; i++) {
+      const table = await fixture.catalog.loadTable(id);
+      const after = (await commitAction(fixture.catalog, id, fastAppend(await writeRows(table, makeRows(i * 20, i * 20 + 20))))).table;
+      snapshots.push(after.metadata.currentSnapshotId!);
+    }
+    const before = await fixture.catalog.loadTable(id);
+    const byId = (rows: Record<string, unknown>[]): Record<string, unknown>[] => rows.sort((a, b) => Number(a.id) - Number(b.id));
+    const rowsBefore = byId(await readTable(fixture.catalog, id));
+    const filesBefore = (await planFiles(before)).map((t) => [t.file.filePath, t.dataSequenceNumber]);
+    assert.equal((await manifestsOf(before.io, currentSnapshot(before.metadata)!)).length, 12);
+
+    const result = await compactTable({ catalog: fixture.catalog, identifier: id, logger, expire: false, removeOrphans: false });
+    assert.equal(result.groups, 0, 'no data files rewritten');
+    assert.equal(result.manifestsMerged, 12);
+    const merged = await fixture.catalog.loadTable(id);
+    const snapshot = currentSnapshot(merged.metadata)!;
+    assert.equal(snapshot.summary.operation, 'replace');
+    assert.equal(snapshot.summary['duckhouse.compaction'], 'manifests');
+    assert.equal((await manifestsOf(merged.io, snapshot)).length, 1);
+    assert.deepEqual((await planFiles(merged)).map((t) => [t.file.filePath, t.dataSequenceNumber]).sort(), filesBefore.sort());
+    assert.deepEqual(byId(await readTable(fixture.catalog, id)), rowsBefore);
+    assert.equal(rowsBefore.length, 240);
+    const read = await readWithPyIceberg(fixture, merged, { snapshotIds: [snapshots[4]!] });
+    for (const r of Object.values(read)) {
+      assert.equal(r.current.length, 240);
+      assert.equal(r.snapshots[String(snapshots[4])]!.length, 100, 'time travel to before the merge');
+    }
+    const again = await compactTable({ catalog: fixture.catalog, identifier: id, logger, expire: false, removeOrphans: false });
+    assert.equal(again.manifestsMerged, 0, 'nothing piled up since');
+    assert.equal((await fixture.catalog.loadTable(id)).metadata.currentSnapshotId, merged.metadata.currentSnapshotId);
   });
 
   test('expire-snapshots and orphan removal delete only files nothing references', async () => {

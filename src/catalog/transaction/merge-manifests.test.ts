@@ -15,8 +15,9 @@ import { currentSnapshot } from '../spec/table-metadata.js';
 import { primitive } from '../spec/types.js';
 import { commitAction } from './action.js';
 import { fastAppend } from './fast-append.js';
-import { binsToMerge, manifestMergePolicy, packFromOldest } from './merge-manifests.js';
+import { binsToMerge, manifestMergePolicy, manifestsToMerge, packFromOldest } from './merge-manifests.js';
 import { rewriteFiles } from './rewrite-files.js';
+import { rewriteManifests } from './rewrite-manifests.js';
 import { rowDelta } from './row-delta.js';
 import { updateProperties } from './update-properties.js';
 
@@ -63,6 +64,7 @@ describe('manifest merging: the packing rule', () => {
     assert.deepEqual(binsToMerge([['a', 'b'], ['c'], ['d', 'e']], policy), [false, false, true]);
     assert.deepEqual(binsToMerge([['a', 'b', 'c']], policy), [true]);
     assert.deepEqual(binsToMerge([['a']], policy), [false]);
+    assert.deepEqual(binsToMerge([['a', 'b'], ['c']], policy, true), [true, false], 'a rewrite of the manifests merges the newest bin too');
   });
 
   it('reads the table properties, with Iceberg defaults, and names a bad one', async () => {
@@ -149,6 +151,23 @@ describe('manifest merging in commits', () => {
     assert.deepEqual((await planFiles(table)).map((t) => t.file.filePath), [compacted.filePath]);
     table = (await commitAction(catalog, id, rowDelta({ dataFiles: [dataFile()] }))).table;
     assert.equal(await manifestCount(table), 2, 'the all-deleted manifest is gone');
+  });
+
+  it('rewrite-manifests merges fast-appended manifests into one replace snapshot, files and sequence numbers unchanged', async () => {
+    const catalog = await setup({});
+    for (let i = 0; i < 6; i++) await commitAction(catalog, id, fastAppend([dataFile()]));
+    const before = await catalog.loadTable(id);
+    const manifests = await manifestsOf(before.io, currentSnapshot(before.metadata)!);
+    assert.equal(manifestsToMerge(manifests, manifestMergePolicy(before.metadata)), 6);
+    const tasks = async (t: Table): Promise<string[]> => (await planFiles(t)).map((f) => `${f.file.filePath}@${f.dataSequenceNumber}`).sort();
+    const after = (await commitAction(catalog, id, rewriteManifests())).table;
+    const snapshot = currentSnapshot(after.metadata)!;
+    assert.equal(snapshot.summary.operation, 'replace');
+    const merged = await manifestsOf(after.io, snapshot);
+    assert.equal(merged.length, 1);
+    assert.equal(merged[0]!.existingFilesCount, 6);
+    assert.equal(manifestsToMerge(merged, manifestMergePolicy(after.metadata)), 0, 'nothing left to merge');
+    assert.deepEqual(await tasks(after), await tasks(before));
   });
 
   it('commit.manifest-merge.enabled=false keeps one manifest per commit', async () => {

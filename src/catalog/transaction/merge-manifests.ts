@@ -58,9 +58,24 @@ export function packFromOldest<T>(items: readonly T[], weight: (item: T) => numb
   return bins.reverse().map((b) => b.reverse());
 }
 
-/** Which bins to merge: every bin of two or more manifests, except the newest while it is under the minimum count. */
-export function binsToMerge<T>(bins: readonly T[][], policy: ManifestMergePolicy): boolean[] {
-  return bins.map((bin, i) => bin.length > 1 && (i > 0 || bin.length >= policy.minCountToMerge));
+/**
+ * Which bins to merge: every bin of two or more manifests, except the newest while it is under the minimum count
+ * (`all`: the newest too, as a rewrite of the manifests does).
+ */
+export function binsToMerge<T>(bins: readonly T[][], policy: ManifestMergePolicy, all = false): boolean[] {
+  return bins.map((bin, i) => bin.length > 1 && (all || i > 0 || bin.length >= policy.minCountToMerge));
+}
+
+/** How many of a snapshot's manifests a rewrite of the manifests (every bin merged) would replace. */
+export function manifestsToMerge(manifests: readonly ManifestFile[], policy: ManifestMergePolicy): number {
+  let count = 0;
+  for (const group of groupBySpecAndContent(manifests.map((manifest) => ({ manifest })))) {
+    const bins = packFromOldest(group, (c) => Number(c.manifest.manifestLength), policy.targetSizeBytes);
+    binsToMerge(bins, policy, true).forEach((merge, i) => {
+      if (merge) count += bins[i]!.length;
+    });
+  }
+  return count;
 }
 
 /**

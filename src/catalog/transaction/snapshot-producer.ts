@@ -38,9 +38,9 @@ export interface SnapshotProducerOptions {
   branch?: string;
   /**
    * Merge the carried-over manifests when the table's policy says so (default true; fast-append passes false, as
-   * Iceberg's fast append never merges).
+   * Iceberg's fast append never merges; `all` merges every bin of two or more, as rewrite-manifests does).
    */
-  mergeManifests?: boolean;
+  mergeManifests?: boolean | 'all';
   /** Checks the base before each attempt (throw CommitConflictError to stop). */
   validate?: (base: Table, parent: Snapshot | undefined) => Promise<void>;
   /** Clock, for tests. */
@@ -148,7 +148,7 @@ export class SnapshotProducer implements TableAction {
     const result: ManifestFile[] = [];
     for (const group of merge ? groupBySpecAndContent(carried) : [carried]) {
       const bins = merge ? packFromOldest(group, (c) => Number(c.manifest.manifestLength), policy.targetSizeBytes) : group.map((c) => [c]);
-      const merging = merge ? binsToMerge(bins, policy) : bins.map(() => false);
+      const merging = merge ? binsToMerge(bins, policy, this.options.mergeManifests === 'all') : bins.map(() => false);
       for (const [i, bin] of bins.entries()) {
         if (!merging[i]) {
           for (const item of bin) result.push(item.rewrite ? await this.writeCarried(base, item.manifest, item.entries!) : item.manifest);

@@ -1,6 +1,7 @@
 // Compacts one table: plans rewrites from the table's thresholds (policy.ts, plan.ts), rewrites each group with its
 // position deletes applied (rewrite.ts) and commits it as a `replace` snapshot validated against concurrent deletes;
-// then expires old snapshots and, at most once per interval, removes orphan files older than the safety window.
+// then merges the manifests if they piled up (rewrite-manifests), expires old snapshots and, at most once per interval,
+// removes orphan files older than the safety window.
 // A replace snapshot carries the sink's Kafka offsets and source positions forward, so expiring the sink's own
 // snapshots never loses where it stopped. A rewrite that a concurrent delete touched is dropped and planned again.
 // Must never: lose a delete (rewrite-files validates; a conflict re-plans), delete a file an unknown commit outcome may
@@ -10,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Catalog, Table, TableIdentifier } from '../../catalog/catalogs/catalog.js';
 import { formatIdentifier, tablesUnder } from '../../catalog/catalogs/catalog.js';
+import { manifestsOf } from '../../catalog/read/manifests.js';
 import type { FileScanTask } from '../../catalog/read/plan-files.js';
 import { planFiles } from '../../catalog/read/plan-files.js';
 import { LocalFiles } from '../../catalog/read/scan-table.js';
@@ -20,7 +22,9 @@ import { ancestorsOf, currentSnapshot } from '../../catalog/spec/table-metadata.
 import { commitAction } from '../../catalog/transaction/action.js';
 import { ExpireSnapshots } from '../../catalog/transaction/expire-snapshots.js';
 import { removeOrphanFiles } from '../../catalog/transaction/remove-orphan-files.js';
+import { manifestMergePolicy, manifestsToMerge } from '../../catalog/transaction/merge-manifests.js';
 import { rewriteFiles } from '../../catalog/transaction/rewrite-files.js';
+import { rewriteManifests } from '../../catalog/transaction/rewrite-manifests.js';
 import { KAFKA_GROUP_PROPERTY, KAFKA_OFFSETS_PROPERTY, SOURCE_POSITIONS_PROPERTY } from '../../consumers/offsets.js';
 import { openDuckDB } from '../../shared/duckdb.js';
 import { CommitConflictError, CommitStateUnknownError, describeError } from '../../shared/errors.js';
@@ -68,6 +72,8 @@ export interface CompactionResult {
   readonly bytesWritten: number;
   /** Rewrites dropped because a concurrent commit deleted rows of their input files. */
   readonly conflicts: number;
+  /** Manifests merged by a rewrite of the manifests (0 when they had not piled up). */
+  readonly manifestsMerged: number;
   readonly expiredSnapshots: number;
   readonly expiredFiles: number;
   readonly orphansRemoved: number | undefined;
@@ -131,6 +137,22 @@ async function removableDeletes(rewrite: RewriteOptions, candidates: readonly Da
     const references = single !== undefined ? [single] : read.get(deleteFile.filePath) ?? [];
     return references.every((location) => replaced.has(location) || !live.has(location));
   });
+}
+
+/**
+ * Merges the current snapshot's manifests when at least `commit.manifest.min-count-to-merge` of them piled up (under
+ * commits that do not merge: fast appends, other engines) and merging would replace some of them.
+ */
+async function mergeManifests(options: CompactTableOptions, table: Table, progress: (percent: number, message: string) => Promise<void>): Promise<{ table: Table; count: number }> {
+  const policy = manifestMergePolicy(table.metadata);
+  const snapshot = currentSnapshot(table.metadata);
+  if (!policy.enabled || !snapshot) return { table, count: 0 };
+  const manifests = await manifestsOf(table.io, snapshot);
+  const count = manifestsToMerge(manifests, policy);
+  if (manifests.length < policy.minCountToMerge || count === 0) return { table, count: 0 };
+  await progress(90, `merging ${count} of ${manifests.length} manifests`);
+  const action = rewriteManifests({ summary: (base, parent) => ({ ...carriedProgress(base, parent), 'duckhouse.compaction': 'manifests' }) });
+  return { table: (await commitAction(options.catalog, options.identifier, action)).table, count };
 }
 
 /** Compacts one table (see the top of this file); measured in the duckhouse_compaction_* metrics (metrics.ts). */
@@ -201,6 +223,12 @@ async function compactOnce(options: CompactTableOptions): Promise<CompactionResu
       if (!conflicted) break;
       table = await options.catalog.loadTable(options.identifier);
     }
+    let manifestsMerged = 0;
+    if (options.rewrite !== false) {
+      const merged = await mergeManifests(options, table, progress);
+      table = merged.table;
+      manifestsMerged = merged.count;
+    }
     let expiredSnapshots = 0;
     let expiredFiles = 0;
     if (options.expire !== false) {
@@ -229,12 +257,13 @@ async function compactOnce(options: CompactTableOptions): Promise<CompactionResu
       filesBefore,
       filesAfter,
       ...totals,
+      manifestsMerged,
       expiredSnapshots,
       expiredFiles,
       orphansRemoved,
       durationMs: Date.now() - started,
     };
-    if (totals.groups > 0 || expiredSnapshots > 0 || (orphansRemoved ?? 0) > 0) log.info(result, 'compacted');
+    if (totals.groups > 0 || manifestsMerged > 0 || expiredSnapshots > 0 || (orphansRemoved ?? 0) > 0) log.info(result, 'compacted');
     return result;
   } finally {
     connection.closeSync();

@@ -18,6 +18,7 @@ import { commitAction } from '../../catalog/transaction/action.js';
 import { expireSnapshots } from '../../catalog/transaction/expire-snapshots.js';
 import { fastAppend } from '../../catalog/transaction/fast-append.js';
 import { rewriteFiles } from '../../catalog/transaction/rewrite-files.js';
+import { rewriteManifests } from '../../catalog/transaction/rewrite-manifests.js';
 import { rowDelta } from '../../catalog/transaction/row-delta.js';
 import { updateSchema } from '../../catalog/transaction/update-schema.js';
 import { TableWriter, writePositionDeletes } from '../../catalog/writer/table-writer.js';
@@ -140,5 +141,39 @@ describe('ViewRefresher on a memory:// warehouse (file cache)', () => {
     assert.deepEqual(await query(databaseFile, `SELECT view_name FROM duckdb_views() WHERE schema_name = 'db'`), []);
     assert.deepEqual(await query(databaseFile, `SELECT function_name FROM duckdb_functions() WHERE schema_name = 'db'`), []);
     assert.equal((await query(databaseFile, 'SELECT count(*)::INT AS n FROM "_duckhouse"."snapshots"'))[0]!.n, 0);
+  });
+  it('follows commits whose manifests merge (every 2 manifests) and a rewrite of the manifests, one refresh or several commits apart', async (t) => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'duckhouse-views-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const catalog = new EmbeddedCatalog({ warehouse: 'memory://wh', io: new MemoryFileIO() });
+    await catalog.createNamespace(['db']);
+    let table = await catalog.createTable(id, { schema, properties: { 'commit.manifest.min-count-to-merge': '2' } });
+    const databaseFile = path.join(dir, 'views.duckdb');
+    const refresher = new ViewRefresher({ catalog, databaseFile, cacheDir: path.join(dir, 'cache'), logger: createLogger('test', 'silent') });
+    const model = new Map<number, string>();
+    const where = new Map<number, { file: string; pos: bigint }>();
+    for (let i = 0; i < 7; i++) {
+      // Three new rows; from the second commit on, rename one row of the commit before (position delete + new row).
+      const rows: [number, string][] = [[i * 3, `n${i}`], [i * 3 + 1, `n${i}`], [i * 3 + 2, `n${i}`]];
+      const updated = i === 0 ? undefined : (i - 1) * 3;
+      if (updated !== undefined) rows.push([updated, `u${i}`]);
+      const files = await write(table, rows);
+      const deleteFiles = updated === undefined ? [] : [await writePositionDeletes(table, [{ filePath: where.get(updated)!.file, pos: where.get(updated)!.pos }])];
+      table = await commit(catalog, rowDelta({ dataFiles: files, deleteFiles, ...(updated === undefined ? {} : { referencedDataFiles: [where.get(updated)!.file] }) }));
+      rows.forEach(([rowId, name], pos) => {
+        model.set(rowId, name);
+        where.set(rowId, { file: files[0]!.filePath, pos: BigInt(pos) });
+      });
+      if (i % 3 !== 1) {
+        await refresher.refresh(id);
+        const expected = [...model].sort(([a], [b]) => a - b).map(([rowId, name]) => `${rowId}:${name}`);
+        assert.deepEqual(rowsOf(await query(databaseFile, 'SELECT * FROM "db"."orders" ORDER BY id')), expected, `after commit ${i + 1}`);
+      }
+    }
+    const before = rowsOf(await query(databaseFile, 'SELECT * FROM "db"."orders" ORDER BY id'));
+    table = await commit(catalog, rewriteManifests());
+    const r = await refresher.refresh(id);
+    assert.equal(r.snapshotId, String(table.metadata.currentSnapshotId));
+    assert.deepEqual(rowsOf(await query(databaseFile, 'SELECT * FROM "db"."orders" ORDER BY id')), before);
   });
 });

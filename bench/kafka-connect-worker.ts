@@ -2,8 +2,9 @@
 // ConnectDistributed`, plugins isolated through plugin.path), REST on a free loopback port, its internal topics and
 // group named with the run's prefix (replication factor 1, one partition each), its output in a log file. Kept warm
 // across runs: each run creates and deletes its own connector. A small REST client for what the bench needs.
-// Must never: signal a process it did not start, or leave its JVM behind: stop() ends it, a normal exit of this
-// process SIGKILLs it, and Ctrl-C reaches it through the process group it shares with this one (not detached).
+// Must never: signal a process no bench started, or leave its JVM behind: stop() ends it, a normal exit of this
+// process SIGKILLs it, Ctrl-C reaches it through the process group it shares with this one (not detached), and the
+// next start stops workers whose bench was SIGKILLed (their command line names the starter's pid).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -12,12 +13,30 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DuckHouseError } from '../src/shared/errors.js';
 import { loadStackConfig } from '../src/stack/config.js';
-import { tailFile } from '../src/stack/process.js';
+import { findOrphans, tailFile } from '../src/stack/process.js';
 import { freeLoopbackPort } from '../src/stack/tools.js';
 import { type IcebergConnectInstall, installIcebergConnect } from './kafka-connect-install.js';
 import { processMemory } from './measure.js';
 
 export const ICEBERG_SINK_CLASS = 'org.apache.iceberg.connect.IcebergSinkConnector';
+
+/** In each worker's command line, followed by the pid of the bench process that started it. */
+const STARTER_MARKER = '-Dduckhouse.bench.starter=';
+
+/**
+ * Stops the Connect workers an earlier bench left behind when it was SIGKILLed (their starter is gone), so they do
+ * not hold memory and CPU through this run. `duckhouse stack down` stops them too (they run from the stack folder).
+ */
+async function stopOrphanedWorkers(): Promise<void> {
+  for (const pid of findOrphans(STARTER_MARKER)) {
+    console.error(`bench/kafka-connect: stopping a Kafka Connect worker (pid ${pid}) left by an earlier bench run that was killed`);
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
 export const APICURIO_AVRO_CONVERTER_CLASS = 'io.apicurio.registry.utils.converter.AvroConverter';
 
 export interface ConnectWorkerOptions {
@@ -102,6 +121,7 @@ export class ConnectWorker {
   /** Starts a worker and resolves once its REST API answers and lists the Iceberg sink among its plugins. */
   static async start(options: ConnectWorkerOptions): Promise<ConnectWorker> {
     const install = options.install ?? (await installIcebergConnect());
+    await stopOrphanedWorkers();
     const port = await freeLoopbackPort();
     const workDir = await mkdtemp(path.join(tmpdir(), 'duckhouse-kafka-connect-'));
     const props = path.join(workDir, 'worker.properties');
@@ -119,6 +139,7 @@ export class ConnectWorker {
         [
           `-Xms${Math.min(heap, 512)}m`, `-Xmx${heap}m`, '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-Djava.awt.headless=true',
           `-Dlog4j.configuration=file:${install.log4jConfig}`,
+          `${STARTER_MARKER}${process.pid}`,
           '-cp', install.classpath,
           'org.apache.kafka.connect.cli.ConnectDistributed',
           props,

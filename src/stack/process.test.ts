@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { findProcessesMentioning, isRunning, readPidRecord, startDetached, stopGroup, stopProcess, tailFile } from './process.js';
+import { findOrphans, findProcessesMentioning, isRunning, readPidRecord, startDetached, stopGroup, stopProcess, tailFile } from './process.js';
 
 test('a detached process is recorded, recognised by its marker, stopped with its group, and gone afterwards', async (t) => {
   const dir = await mkdtemp(path.join(tmpdir(), 'duckhouse-proc-'));
@@ -49,4 +49,21 @@ test('stopGroup ends a process that does not lead a group of its own (a stray fo
   assert.equal(await stopGroup(child.pid, 'SIGTERM', 5000), 'stopped');
   await exited;
   assert.equal(await stopGroup(child.pid, 'SIGTERM', 1000), 'not-running');
+});
+
+test('findOrphans names a process whose starter (by the pid in its command line) is gone, and only then', async (t) => {
+  const marker = `-Dduckhouse.test-starter-${process.pid}-${Date.now()}=`;
+  const starter = spawn('sleep', ['60'], { stdio: 'ignore' });
+  const child = spawn('sh', ['-c', 'sleep 60', 'sh', `${marker}${starter.pid}`], { stdio: 'ignore' });
+  t.after(() => {
+    starter.kill('SIGKILL');
+    child.kill('SIGKILL');
+  });
+  for (let i = 0; i < 50 && !findProcessesMentioning(marker).includes(child.pid!); i++) await sleep(20);
+  assert.ok(findProcessesMentioning(marker).includes(child.pid!));
+  assert.deepEqual(findOrphans(marker), [], 'its starter still runs');
+  starter.kill('SIGKILL');
+  await new Promise((resolve) => starter.once('exit', resolve));
+  for (let i = 0; i < 50 && findOrphans(marker).length === 0; i++) await sleep(20);
+  assert.deepEqual(findOrphans(marker), [child.pid]);
 });

@@ -171,6 +171,19 @@ export function findProcessesMentioning(needle: string): number[] {
   return found;
 }
 
+/**
+ * Processes started with `<marker><pid of their starter>` in their command line whose starter no longer runs: what a
+ * SIGKILLed parent leaves behind (it had no chance to stop its children).
+ */
+export function findOrphans(marker: string): number[] {
+  return findProcessesMentioning(marker).filter((pid) => {
+    const starter = Number(/(\d+)/.exec(commandLine(pid)?.split(marker)[1] ?? '')?.[1]);
+    if (!Number.isInteger(starter) || starter <= 0) return false;
+    const state = processState(starter);
+    return state === undefined || state === 'Z';
+  });
+}
+
 /** The last `lines` lines of a log file, or an empty string when there is none. */
 export function tailFile(file: string, lines: number): string {
   try {

@@ -126,6 +126,17 @@ export function partitionSourceTypes(spec: PartitionSpec, schema: Schema): Primi
   });
 }
 
+/** True when every source column of `spec` is still in `schema` with a type its transform applies to. */
+export function specFitsSchema(spec: PartitionSpec, schema: Schema): boolean {
+  try {
+    partitionSourceTypes(spec, schema);
+    return true;
+  } catch (error) {
+    if (error instanceof MetadataInvalidError) return false;
+    throw error;
+  }
+}
+
 export function partitionType(spec: PartitionSpec, schema: Schema): { name: string; fieldId: number; type: PrimitiveType }[] {
   const sources = partitionSourceTypes(spec, schema);
   return spec.fields.map((f, i) => ({ name: f.name, fieldId: f.fieldId, type: transformResultType(f.transform, sources[i]!) }));

@@ -9,7 +9,9 @@ import { MemoryFileIO } from '../io/memory-file-io.js';
 import { entriesOf, manifestsOf } from '../read/manifests.js';
 import { planFiles } from '../read/plan-files.js';
 import type { DataFile } from '../spec/manifest.js';
+import type { ManifestFile } from '../spec/manifest.js';
 import { DataFileContent, ManifestContent, ManifestEntryStatus } from '../spec/manifest.js';
+import type { Snapshot } from '../spec/snapshot.js';
 import { buildSchema } from '../spec/schema.js';
 import { currentSnapshot } from '../spec/table-metadata.js';
 import { primitive } from '../spec/types.js';
@@ -19,7 +21,9 @@ import { binsToMerge, manifestMergePolicy, manifestsToMerge, packFromOldest } fr
 import { rewriteFiles } from './rewrite-files.js';
 import { rewriteManifests } from './rewrite-manifests.js';
 import { rowDelta } from './row-delta.js';
+import { updatePartitionSpec } from './update-partition-spec.js';
 import { updateProperties } from './update-properties.js';
+import { updateSchema } from './update-schema.js';
 
 const id: TableIdentifier = { namespace: ['db'], name: 't' };
 
@@ -67,13 +71,23 @@ describe('manifest merging: the packing rule', () => {
     assert.deepEqual(binsToMerge([['a', 'b'], ['c']], policy, true), [true, false], 'a rewrite of the manifests merges the newest bin too');
   });
 
-  it('reads the table properties, with Iceberg defaults, and names a bad one', async () => {
-    const metadata = (props: Record<string, string>) => ({ properties: props }) as unknown as Table['metadata'];
+  it('reads the table properties as Java does: defaults, lenient booleans, a min count below 2 as 2, off for v1', async () => {
+    const metadata = (props: Record<string, string>, formatVersion = 2) => ({ properties: props, formatVersion }) as unknown as Table['metadata'];
     assert.deepEqual(manifestMergePolicy(metadata({})), { enabled: true, minCountToMerge: 100, targetSizeBytes: 8 * 1024 * 1024 });
     assert.equal(manifestMergePolicy(metadata({ 'commit.manifest-merge.enabled': 'FALSE' })).enabled, false);
-    assert.throws(() => manifestMergePolicy(metadata({ 'commit.manifest-merge.enabled': 'yes' })), (e: unknown) => e instanceof MetadataInvalidError && /commit\.manifest-merge\.enabled="yes"/.test(e.message));
-    assert.throws(() => manifestMergePolicy(metadata({ 'commit.manifest.min-count-to-merge': '1' })), /min-count-to-merge=1 must be at least 2/);
-    assert.throws(() => manifestMergePolicy(metadata({ 'commit.manifest.target-size-bytes': 'big' })), /target-size-bytes="big" is not a number/);
+    assert.equal(manifestMergePolicy(metadata({ 'commit.manifest-merge.enabled': 'yes' })).enabled, false, 'only "true" is true');
+    assert.equal(manifestMergePolicy(metadata({}, 1)).enabled, false, 'v1 tables do not merge');
+    const one = manifestMergePolicy(metadata({ 'commit.manifest.min-count-to-merge': '1' }));
+    assert.deepEqual(binsToMerge([['a', 'b']], one), [true]);
+    assert.deepEqual(binsToMerge([['a']], one), [false]);
+    assert.throws(() => manifestMergePolicy(metadata({ 'commit.manifest.target-size-bytes': 'big' })), (e: unknown) => e instanceof MetadataInvalidError && /target-size-bytes="big" is not a number/.test(e.message));
+  });
+
+  it('counts what a rewrite of the manifests would merge only in groups that reached the minimum count', () => {
+    const manifest = (path: string, specId: number): ManifestFile => ({ manifestPath: path, manifestLength: 100n, partitionSpecId: specId, content: ManifestContent.DATA } as ManifestFile);
+    const policy3 = { enabled: true, minCountToMerge: 3, targetSizeBytes: 1000 };
+    assert.equal(manifestsToMerge([manifest('a', 0), manifest('b', 0), manifest('c', 1)], policy3), 0);
+    assert.equal(manifestsToMerge([manifest('a', 0), manifest('b', 0), manifest('c', 0), manifest('d', 1)], policy3), 3);
   });
 });
 
@@ -154,7 +168,7 @@ describe('manifest merging in commits', () => {
   });
 
   it('rewrite-manifests merges fast-appended manifests into one replace snapshot, files and sequence numbers unchanged', async () => {
-    const catalog = await setup({});
+    const catalog = await setup({ 'commit.manifest.min-count-to-merge': '5' });
     for (let i = 0; i < 6; i++) await commitAction(catalog, id, fastAppend([dataFile()]));
     const before = await catalog.loadTable(id);
     const manifests = await manifestsOf(before.io, currentSnapshot(before.metadata)!);
@@ -168,6 +182,55 @@ describe('manifest merging in commits', () => {
     assert.equal(merged[0]!.existingFilesCount, 6);
     assert.equal(manifestsToMerge(merged, manifestMergePolicy(after.metadata)), 0, 'nothing left to merge');
     assert.deepEqual(await tasks(after), await tasks(before));
+  });
+
+  it('a retry after a concurrent commit reuses the merged manifests of the bins that did not change', async () => {
+    const catalog = await setup({ 'commit.manifest.min-count-to-merge': '3' });
+    for (let i = 0; i < 6; i++) await commitAction(catalog, id, fastAppend([dataFile()]));
+    const appended = await catalog.loadTable(id);
+    const lengths = (await manifestsOf(appended.io, currentSnapshot(appended.metadata)!)).map((m) => Number(m.manifestLength));
+    // Bins of three manifests each.
+    await commitAction(catalog, id, updateProperties({ 'commit.manifest.target-size-bytes': String(3 * Math.max(...lengths)) }));
+    const action = rowDelta({ dataFiles: [dataFile()] });
+    const listOf = async (pending: Awaited<ReturnType<typeof action.prepare>>, table: Table): Promise<string[]> => {
+      const update = pending.updates.find((u) => u.action === 'add-snapshot') as { snapshot: Snapshot } | undefined;
+      return (await manifestsOf(table.io, update!.snapshot)).map((m) => m.manifestPath);
+    };
+    const base1 = await catalog.loadTable(id);
+    const first = await listOf(await action.prepare(base1), base1);
+    assert.equal(first.length, 3, 'its new manifest and two merged ones');
+    await commitAction(catalog, id, fastAppend([dataFile()])); // a concurrent commit lands first
+    const base2 = await catalog.loadTable(id);
+    const second = await listOf(await action.prepare(base2), base2);
+    assert.equal(second.length, 4, 'its new manifest, the concurrent one, and the two merged ones');
+    assert.deepEqual(second.slice(2), first.slice(1), 'the merged manifests are reused, not written again');
+    const { table } = await commitAction(catalog, id, action, { base: base2 });
+    assert.equal((await planFiles(table)).length, 8);
+  });
+
+  it('a rewrite of the manifests with nothing to merge commits nothing', async () => {
+    const catalog = await setup({});
+    await commitAction(catalog, id, fastAppend([dataFile()]));
+    const before = await catalog.loadTable(id);
+    const { table } = await commitAction(catalog, id, rewriteManifests());
+    assert.equal(table.metadata.currentSnapshotId, before.metadata.currentSnapshotId);
+    assert.equal(table.metadata.snapshots.length, 1);
+  });
+
+  it('manifests of an old spec whose source column was dropped stay unmerged, and commits go on', async () => {
+    const catalog = await setup({ 'commit.manifest.min-count-to-merge': '2' });
+    await commitAction(catalog, id, updatePartitionSpec([{ op: 'add', source: 'name', transform: { kind: 'identity' } }]));
+    for (let i = 0; i < 3; i++) await commitAction(catalog, id, fastAppend([{ ...dataFile(), specId: 1, partition: [`p${i}`] }]));
+    await commitAction(catalog, id, updatePartitionSpec([{ op: 'remove', name: 'name' }]));
+    await commitAction(catalog, id, updateSchema([{ op: 'drop', name: 'name' }]));
+    let table!: Table;
+    const specId = (await catalog.loadTable(id)).metadata.defaultSpecId;
+    assert.notEqual(specId, 1);
+    for (let i = 0; i < 4; i++) table = (await commitAction(catalog, id, rowDelta({ dataFiles: [{ ...dataFile(), specId }] }))).table;
+    const manifests = await manifestsOf(table.io, currentSnapshot(table.metadata)!);
+    assert.equal(manifests.filter((m) => m.partitionSpecId === 1).length, 3, 'the old spec cannot be written any more: left as they are');
+    assert.ok(manifests.filter((m) => m.partitionSpecId === specId).length <= 2, 'the current spec merges');
+    assert.equal((await planFiles(table)).length, 7);
   });
 
   it('commit.manifest-merge.enabled=false keeps one manifest per commit', async () => {

@@ -5,8 +5,8 @@
 // except the newest bin, which waits until it holds `commit.manifest.min-count-to-merge` manifests. Table properties
 // (Iceberg's names and defaults): commit.manifest-merge.enabled (true), commit.manifest.min-count-to-merge (100),
 // commit.manifest.target-size-bytes (8 MiB).
-// Must never: change a file's sequence numbers or the snapshot that added it; keep an entry deleted by an older snapshot.
-import { MetadataInvalidError } from '../../shared/errors.js';
+// Must never: change a file's sequence numbers or the snapshot that added it; keep an entry deleted by an older snapshot;
+// fail a commit over a tuning property Java would accept.
 import type { ManifestEntry, ManifestFile } from '../spec/manifest.js';
 import { ManifestEntryStatus } from '../spec/manifest.js';
 import type { TableMetadata } from '../spec/table-metadata.js';
@@ -22,16 +22,18 @@ export interface ManifestMergePolicy {
   readonly targetSizeBytes: number;
 }
 
+/**
+ * The table's merge policy, read as Java reads it: a boolean is true only when it says "true"; a min count below 2
+ * acts as 2; a target of 0 or less merges nothing. A number that is not one fails (Java fails the same way). Merging is
+ * off for format v1 tables: the manifests written here have the v2 layout.
+ */
 export function manifestMergePolicy(metadata: TableMetadata): ManifestMergePolicy {
   const raw = metadata.properties[MANIFEST_MERGE_ENABLED];
-  if (raw !== undefined && !/^(true|false)$/i.test(raw)) {
-    throw new MetadataInvalidError(`table property ${MANIFEST_MERGE_ENABLED}=${JSON.stringify(raw)} is not true or false`);
-  }
-  const minCountToMerge = propertyInt(metadata, MANIFEST_MIN_COUNT_TO_MERGE, 100);
-  const targetSizeBytes = propertyInt(metadata, MANIFEST_TARGET_SIZE_BYTES, 8 * 1024 * 1024);
-  if (minCountToMerge < 2) throw new MetadataInvalidError(`table property ${MANIFEST_MIN_COUNT_TO_MERGE}=${minCountToMerge} must be at least 2`);
-  if (targetSizeBytes < 1) throw new MetadataInvalidError(`table property ${MANIFEST_TARGET_SIZE_BYTES}=${targetSizeBytes} must be positive`);
-  return { enabled: raw === undefined || raw.toLowerCase() === 'true', minCountToMerge, targetSizeBytes };
+  return {
+    enabled: metadata.formatVersion >= 2 && (raw === undefined || raw.trim().toLowerCase() === 'true'),
+    minCountToMerge: propertyInt(metadata, MANIFEST_MIN_COUNT_TO_MERGE, 100),
+    targetSizeBytes: propertyInt(metadata, MANIFEST_TARGET_SIZE_BYTES, 8 * 1024 * 1024),
+  };
 }
 
 /**
@@ -66,10 +68,14 @@ export function binsToMerge<T>(bins: readonly T[][], policy: ManifestMergePolicy
   return bins.map((bin, i) => bin.length > 1 && (all || i > 0 || bin.length >= policy.minCountToMerge));
 }
 
-/** How many of a snapshot's manifests a rewrite of the manifests (every bin merged) would replace. */
+/**
+ * How many of a snapshot's manifests a rewrite of the manifests (every bin merged) would replace, counting only the
+ * spec-and-content groups that reached the minimum count: commits that merge keep each group under it.
+ */
 export function manifestsToMerge(manifests: readonly ManifestFile[], policy: ManifestMergePolicy): number {
   let count = 0;
   for (const group of groupBySpecAndContent(manifests.map((manifest) => ({ manifest })))) {
+    if (group.length < policy.minCountToMerge) continue;
     const bins = packFromOldest(group, (c) => Number(c.manifest.manifestLength), policy.targetSizeBytes);
     binsToMerge(bins, policy, true).forEach((merge, i) => {
       if (merge) count += bins[i]!.length;
@@ -89,9 +95,6 @@ export function mergedEntries(entries: readonly ManifestEntry[], snapshotId: big
     if (entry.status === ManifestEntryStatus.DELETED) {
       if (entry.snapshotId === snapshotId) kept.push(entry);
       continue;
-    }
-    if (entry.sequenceNumber === undefined || entry.fileSequenceNumber === undefined || entry.snapshotId === undefined) {
-      throw new MetadataInvalidError(`manifest merge: an entry for ${entry.dataFile.filePath} has no inherited snapshot id or sequence numbers`);
     }
     kept.push({ ...entry, status: ManifestEntryStatus.EXISTING });
   }

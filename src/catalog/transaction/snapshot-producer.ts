@@ -13,6 +13,7 @@ import { writeManifestList } from '../spec/manifest-avro.js';
 import type { Operation, Snapshot } from '../spec/snapshot.js';
 import { buildSummary, MAIN_BRANCH } from '../spec/snapshot.js';
 import { currentSchema, snapshotById, snapshotForRef, specById } from '../spec/table-metadata.js';
+import { specFitsSchema } from '../spec/partition-spec.js';
 import type { TableRequirement, TableUpdate } from '../spec/table-update.js';
 import { writeManifestFile } from './manifest-writer.js';
 import { binsToMerge, groupBySpecAndContent, manifestMergePolicy, mergedEntries, packFromOldest } from './merge-manifests.js';
@@ -64,6 +65,8 @@ export class SnapshotProducer implements TableAction {
   /** Files written by the latest attempt only (manifest list, rewritten manifests): garbage if it loses. */
   private attemptFiles: string[] = [];
   private readonly written: string[] = [];
+  /** Merged manifests (or undefined: nothing kept) by their inputs' paths, reused by later attempts (`mergeBin`). */
+  private readonly mergedByInputs = new Map<string, ManifestFile | undefined>();
   /** Set once a commit's outcome was unknown: the table may reference anything written, so nothing is deleted. */
   private keepFiles = false;
 
@@ -141,25 +144,62 @@ export class SnapshotProducer implements TableAction {
     return result;
   }
 
-  /** Writes the carried manifests that changed, merging them per the table's policy (merge-manifests.ts). */
-  private async finishManifests(base: Table, carried: Carried[]): Promise<ManifestFile[]> {
+  /**
+   * Writes the carried manifests that changed, merging them per the table's policy (merge-manifests.ts). A group whose
+   * partition spec the current schema can no longer express (its source column dropped) is left unmerged: merging is
+   * tuning, and must not fail a commit.
+   */
+  private async finishManifests(base: Table, carried: Carried[]): Promise<{ manifests: ManifestFile[]; merged: number }> {
     const policy = manifestMergePolicy(base.metadata);
     const merge = this.options.mergeManifests !== false && policy.enabled;
+    const schema = currentSchema(base.metadata);
     const result: ManifestFile[] = [];
+    let merged = 0;
     for (const group of merge ? groupBySpecAndContent(carried) : [carried]) {
-      const bins = merge ? packFromOldest(group, (c) => Number(c.manifest.manifestLength), policy.targetSizeBytes) : group.map((c) => [c]);
-      const merging = merge ? binsToMerge(bins, policy, this.options.mergeManifests === 'all') : bins.map(() => false);
+      const mergeGroup = merge && specFitsSchema(specById(base.metadata, group[0]!.manifest.partitionSpecId), schema);
+      const bins = mergeGroup ? packFromOldest(group, (c) => Number(c.manifest.manifestLength), policy.targetSizeBytes) : group.map((c) => [c]);
+      const merging = mergeGroup ? binsToMerge(bins, policy, this.options.mergeManifests === 'all') : bins.map(() => false);
       for (const [i, bin] of bins.entries()) {
         if (!merging[i]) {
           for (const item of bin) result.push(item.rewrite ? await this.writeCarried(base, item.manifest, item.entries!) : item.manifest);
           continue;
         }
-        const entries = await mapLimit(bin, 8, async (item) => item.entries ?? (await entriesOf(base.io, item.manifest)));
-        const kept = mergedEntries(entries.flat(), this.snapshotId);
-        if (kept.length > 0) result.push(await this.writeCarried(base, bin[0]!.manifest, kept));
+        merged += bin.length;
+        const output = await this.mergeBin(base, bin);
+        if (output) result.push(output);
       }
     }
-    return result;
+    return { manifests: result, merged };
+  }
+
+  /**
+   * One merged manifest for a bin (undefined when nothing in it is left to keep). Kept across attempts by its inputs:
+   * bins pack from the oldest, so a retry after a concurrent commit finds its older bins unchanged.
+   */
+  private async mergeBin(base: Table, bin: Carried[]): Promise<ManifestFile | undefined> {
+    const key = bin.map((item) => item.manifest.manifestPath).join('\n');
+    if (this.mergedByInputs.has(key)) return this.mergedByInputs.get(key);
+    const entries = await mapLimit(bin, 8, async (item) => item.entries ?? (await entriesOf(base.io, item.manifest)));
+    const kept = mergedEntries(entries.flat(), this.snapshotId);
+    let output: ManifestFile | undefined;
+    if (kept.length > 0) {
+      const like = bin[0]!.manifest;
+      const location = this.location(base, `${this.commitUuid}-merged-${this.mergedByInputs.size}.avro`);
+      output = await writeManifestFile({ io: base.io, location, schema: currentSchema(base.metadata), spec: specById(base.metadata, like.partitionSpecId), content: like.content, snapshotId: this.snapshotId, entries: kept });
+    }
+    this.mergedByInputs.set(key, output);
+    return output;
+  }
+
+  /** Deletes merged manifests no longer used (`keep`: the paths the current attempt lists). */
+  private async dropMerged(base: Table, keep: ReadonlySet<string>): Promise<void> {
+    const stale: string[] = [];
+    for (const [key, manifest] of this.mergedByInputs) {
+      if (manifest && keep.has(manifest.manifestPath)) continue;
+      this.mergedByInputs.delete(key);
+      if (manifest) stale.push(manifest.manifestPath);
+    }
+    if (stale.length > 0 && !this.keepFiles) await base.io.deleteMany(stale).catch(() => undefined);
   }
 
   private async writeCarried(base: Table, like: ManifestFile, entries: ManifestEntry[]): Promise<ManifestFile> {
@@ -195,7 +235,13 @@ export class SnapshotProducer implements TableAction {
     const extra = typeof summary === 'function' ? summary(base, parent) : summary;
     // v1 has no sequence numbers: every file reads as 0 (spec), so a later upgrade to v2 starts above all of them.
     const sequenceNumber = base.metadata.formatVersion === 1 ? 0n : base.metadata.lastSequenceNumber + 1n;
-    const manifests = [...(await this.writeNewManifests(base)), ...(await this.finishManifests(base, await this.carryOver(base, parent)))];
+    const carried = await this.finishManifests(base, await this.carryOver(base, parent));
+    const manifests = [...(await this.writeNewManifests(base)), ...carried.manifests];
+    await this.dropMerged(base, new Set(manifests.map((m) => m.manifestPath)));
+    // A rewrite of the manifests that found nothing to merge (a concurrent commit merged them) commits nothing.
+    if (carried.merged === 0 && this.options.mergeManifests === 'all' && this.options.added.length === 0 && !this.options.removed?.length) {
+      return { updates: [], requirements: [] };
+    }
     const manifestList = this.location(base, `snap-${this.snapshotId}-${this.attempt}-${this.commitUuid}.avro`);
     await base.io.write(manifestList, writeManifestList({ snapshotId: this.snapshotId, parentSnapshotId: parent?.snapshotId, sequenceNumber, manifests }), { ifNoneMatch: true });
     this.attemptFiles.push(manifestList);
@@ -229,6 +275,7 @@ export class SnapshotProducer implements TableAction {
 
   async abort(base: Table): Promise<void> {
     await this.discardAttempt(base);
+    await this.dropMerged(base, new Set());
     if (!this.keepFiles) await base.io.deleteMany(this.written).catch(() => undefined);
   }
 

@@ -18,7 +18,7 @@ import { LocalFiles } from '../../catalog/read/scan-table.js';
 import type { DataFile } from '../../catalog/spec/manifest.js';
 import { DataFileContent, referencedDataFileOf } from '../../catalog/spec/manifest.js';
 import type { Snapshot } from '../../catalog/spec/snapshot.js';
-import { ancestorsOf, currentSnapshot } from '../../catalog/spec/table-metadata.js';
+import { ancestorsOf, currentSnapshot, snapshotById } from '../../catalog/spec/table-metadata.js';
 import { commitAction } from '../../catalog/transaction/action.js';
 import { ExpireSnapshots } from '../../catalog/transaction/expire-snapshots.js';
 import { removeOrphanFiles } from '../../catalog/transaction/remove-orphan-files.js';
@@ -140,19 +140,26 @@ async function removableDeletes(rewrite: RewriteOptions, candidates: readonly Da
 }
 
 /**
- * Merges the current snapshot's manifests when at least `commit.manifest.min-count-to-merge` of them piled up (under
- * commits that do not merge: fast appends, other engines) and merging would replace some of them.
+ * Merges the current snapshot's manifests when `commit.manifest.min-count-to-merge` of one spec and content piled up
+ * (under commits that do not merge: fast appends, other engines). A failure is logged and leaves expiry and orphan
+ * removal to run: merging is tuning.
  */
-async function mergeManifests(options: CompactTableOptions, table: Table, progress: (percent: number, message: string) => Promise<void>): Promise<{ table: Table; count: number }> {
-  const policy = manifestMergePolicy(table.metadata);
-  const snapshot = currentSnapshot(table.metadata);
-  if (!policy.enabled || !snapshot) return { table, count: 0 };
-  const manifests = await manifestsOf(table.io, snapshot);
-  const count = manifestsToMerge(manifests, policy);
-  if (manifests.length < policy.minCountToMerge || count === 0) return { table, count: 0 };
-  await progress(90, `merging ${count} of ${manifests.length} manifests`);
-  const action = rewriteManifests({ summary: (base, parent) => ({ ...carriedProgress(base, parent), 'duckhouse.compaction': 'manifests' }) });
-  return { table: (await commitAction(options.catalog, options.identifier, action)).table, count };
+async function mergeManifests(options: CompactTableOptions, table: Table, log: Logger, progress: (percent: number, message: string) => Promise<void>): Promise<{ table: Table; count: number }> {
+  try {
+    const policy = manifestMergePolicy(table.metadata);
+    const snapshot = currentSnapshot(table.metadata);
+    if (!policy.enabled || !snapshot) return { table, count: 0 };
+    const manifests = await manifestsOf(table.io, snapshot);
+    const count = manifestsToMerge(manifests, policy);
+    if (count === 0) return { table, count: 0 };
+    await progress(90, `merging ${count} of ${manifests.length} manifests`);
+    const action = rewriteManifests({ summary: (base, parent) => ({ ...carriedProgress(base, parent), 'duckhouse.compaction': 'manifests' }) });
+    const after = (await commitAction(options.catalog, options.identifier, action)).table;
+    return { table: after, count: snapshotById(after.metadata, action.snapshotId) ? count : 0 };
+  } catch (error) {
+    log.warn({ error: describeError(error) }, 'merging manifests failed; expiry and orphan removal go on');
+    return { table: await options.catalog.loadTable(options.identifier), count: 0 };
+  }
 }
 
 /** Compacts one table (see the top of this file); measured in the duckhouse_compaction_* metrics (metrics.ts). */
@@ -225,7 +232,7 @@ async function compactOnce(options: CompactTableOptions): Promise<CompactionResu
     }
     let manifestsMerged = 0;
     if (options.rewrite !== false) {
-      const merged = await mergeManifests(options, table, progress);
+      const merged = await mergeManifests(options, table, log, progress);
       table = merged.table;
       manifestsMerged = merged.count;
     }

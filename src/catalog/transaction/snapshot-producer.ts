@@ -183,9 +183,7 @@ export class SnapshotProducer implements TableAction {
     const kept = mergedEntries(entries.flat(), this.snapshotId);
     let output: ManifestFile | undefined;
     if (kept.length > 0) {
-      const like = bin[0]!.manifest;
-      const location = this.location(base, `${this.commitUuid}-merged-${this.mergedByInputs.size}.avro`);
-      output = await writeManifestFile({ io: base.io, location, schema: currentSchema(base.metadata), spec: specById(base.metadata, like.partitionSpecId), content: like.content, snapshotId: this.snapshotId, entries: kept });
+      output = await this.writeLike(base, this.location(base, `${this.commitUuid}-merged-${this.mergedByInputs.size}.avro`), bin[0]!.manifest, kept);
     }
     this.mergedByInputs.set(key, output);
     return output;
@@ -202,9 +200,15 @@ export class SnapshotProducer implements TableAction {
     if (stale.length > 0 && !this.keepFiles) await base.io.deleteMany(stale).catch(() => undefined);
   }
 
+  /** Writes `entries` as a manifest of the same spec and content as `like`. */
+  private writeLike(base: Table, location: string, like: ManifestFile, entries: ManifestEntry[]): Promise<ManifestFile> {
+    return writeManifestFile({ io: base.io, location, schema: currentSchema(base.metadata), spec: specById(base.metadata, like.partitionSpecId), content: like.content, snapshotId: this.snapshotId, entries });
+  }
+
+  /** A carried manifest with files removed, written for this attempt only. */
   private async writeCarried(base: Table, like: ManifestFile, entries: ManifestEntry[]): Promise<ManifestFile> {
     const location = this.location(base, `${this.commitUuid}-r${this.attempt}-${this.attemptFiles.length}.avro`);
-    const manifest = await writeManifestFile({ io: base.io, location, schema: currentSchema(base.metadata), spec: specById(base.metadata, like.partitionSpecId), content: like.content, snapshotId: this.snapshotId, entries });
+    const manifest = await this.writeLike(base, location, like, entries);
     this.attemptFiles.push(location);
     return manifest;
   }

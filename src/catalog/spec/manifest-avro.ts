@@ -301,6 +301,8 @@ export function readManifestList(bytes: Uint8Array, file: string): ManifestFile[
     return records.map((raw): ManifestFile => {
       const r = raw as Record<string, unknown>;
       const count = (v2: string, v1: string): number => Number((r[v2] ?? r[v1] ?? 0) as number);
+      const known = (v2: string, v1: string): boolean => (r[v2] ?? r[v1]) !== null && (r[v2] ?? r[v1]) !== undefined;
+      const countsUnknown = !known('added_files_count', 'added_data_files_count') || !known('existing_files_count', 'existing_data_files_count');
       const rows = (key: string): bigint => (r[key] as bigint | null) ?? 0n;
       const partitions = r.partitions as Record<string, unknown>[] | null | undefined;
       return {
@@ -317,6 +319,7 @@ export function readManifestList(bytes: Uint8Array, file: string): ManifestFile[
         addedRowsCount: rows('added_rows_count'),
         existingRowsCount: rows('existing_rows_count'),
         deletedRowsCount: rows('deleted_rows_count'),
+        ...(countsUnknown ? { countsUnknown: true } : {}),
         ...optional('partitions', partitions?.map((p) => ({
           containsNull: p.contains_null as boolean,
           ...optional('containsNan', (p.contains_nan as boolean | null) ?? undefined),

@@ -72,6 +72,11 @@ export interface ManifestFile {
   readonly deletedRowsCount: bigint;
   readonly partitions?: readonly FieldSummary[];
   readonly keyMetadata?: Uint8Array;
+  /**
+   * True when the manifest list left the added or existing file counts out (optional in v1): the counts above then
+   * read 0 but the manifest may hold live files, so it is read, never skipped, and written anew with its counts.
+   */
+  readonly countsUnknown?: boolean;
 }
 
 /** Marker for "not yet assigned": a new manifest's sequence numbers are assigned when the snapshot commits. */

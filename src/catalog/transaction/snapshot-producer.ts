@@ -122,14 +122,16 @@ export class SnapshotProducer implements TableAction {
     const result: Carried[] = [];
     for (const manifest of await manifestsOf(base.io, parent)) {
       const hasLive = manifest.addedFilesCount + manifest.existingFilesCount > 0;
-      if (removing.size === 0) {
+      if (removing.size === 0 && !manifest.countsUnknown) {
         if (hasLive) result.push({ manifest });
         continue;
       }
       const entries = await entriesOf(base.io, manifest);
       const live = entries.filter((e) => e.status !== ManifestEntryStatus.DELETED);
-      if (!live.some((e) => removing.has(e.dataFile.filePath))) {
-        if (live.length > 0) result.push({ manifest, entries });
+      if (live.length === 0) continue;
+      // A manifest without counts is written anew (with them), or the next commit would take it for empty.
+      if (!manifest.countsUnknown && !live.some((e) => removing.has(e.dataFile.filePath))) {
+        result.push({ manifest, entries });
         continue;
       }
       const rewritten: ManifestEntry[] = live.map((e) => {

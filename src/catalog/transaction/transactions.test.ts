@@ -11,7 +11,9 @@ import type { DataFile } from '../spec/manifest.js';
 import { DataFileContent, POSITION_DELETE_FILE_PATH_FIELD_ID } from '../spec/manifest.js';
 import { buildSchema } from '../spec/schema.js';
 import { Summary } from '../spec/snapshot.js';
-import { currentSchema, serializeTableMetadata } from '../spec/table-metadata.js';
+import { currentSchema, currentSnapshot, serializeTableMetadata } from '../spec/table-metadata.js';
+import { readAvroFile, writeAvroFile } from '../spec/avro-file.js';
+import { manifestsOf } from '../read/manifests.js';
 import { primitive } from '../spec/types.js';
 import type { TableAction } from './action.js';
 import { commitAction } from './action.js';
@@ -338,5 +340,28 @@ describe('transactions', () => {
     assert.equal(table.metadata.properties['write.target-file-size-bytes'], '1000');
     assert.equal(table.metadata.defaultSpecId, 1);
     assert.deepEqual(table.metadata.partitionSpecs[1]!.fields, [{ sourceId: 1, fieldId: 1000, name: 'id_bucket_4', transform: { kind: 'bucket', n: 4 } }]);
+  });
+
+  it('a manifest list that leaves the file counts out (optional in v1) loses no file: the manifest is read and written anew with them', async () => {
+    const { catalog, io } = await setup();
+    const a = dataFile(10);
+    const first = await commitAction(catalog, id, fastAppend([a]));
+    // Rewrite the snapshot's manifest list as a writer that omits the optional counts would.
+    const list = currentSnapshot(first.table.metadata)!.manifestList;
+    const content = readAvroFile(await io.read(list), list);
+    const optionalCounts = new Set(['added_files_count', 'existing_files_count', 'deleted_files_count']);
+    const schema = content.schema as { fields: { name: string; type: unknown }[] };
+    const fields = schema.fields.map((f) => (optionalCounts.has(f.name) ? { ...f, type: ['null', f.type], default: null } : f));
+    const records = (content.records as Record<string, unknown>[]).map((r) => ({ ...r, added_files_count: null, existing_files_count: null, deleted_files_count: null }));
+    await io.write(list, writeAvroFile({ schema: { ...schema, fields }, metadata: content.metadata, records }));
+    assert.equal((await manifestsOf(io, currentSnapshot(first.table.metadata)!))[0]!.countsUnknown, true);
+
+    const b = dataFile(5);
+    const second = await commitAction(catalog, id, rowDelta({ dataFiles: [b] }));
+    assert.deepEqual((await planFiles(second.table)).map((t) => t.file.filePath).sort(), [a.filePath, b.filePath].sort());
+    const carried = (await manifestsOf(io, currentSnapshot(second.table.metadata)!)).find((m) => m.existingFilesCount > 0);
+    assert.equal(carried?.existingFilesCount, 1, 'written anew with its counts');
+    const third = await commitAction(catalog, id, rowDelta({ dataFiles: [dataFile(1)] }));
+    assert.equal((await planFiles(third.table)).length, 3);
   });
 });

@@ -13,12 +13,13 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DuckHouseError } from '../src/shared/errors.js';
 import { loadStackConfig } from '../src/stack/config.js';
-import { findOrphans, tailFile } from '../src/stack/process.js';
+import { findOrphans, stopGroup, tailFile } from '../src/stack/process.js';
 import { freeLoopbackPort } from '../src/stack/tools.js';
 import { type IcebergConnectInstall, installIcebergConnect } from './kafka-connect-install.js';
 import { processMemory } from './measure.js';
 
 export const ICEBERG_SINK_CLASS = 'org.apache.iceberg.connect.IcebergSinkConnector';
+export const APICURIO_AVRO_CONVERTER_CLASS = 'io.apicurio.registry.utils.converter.AvroConverter';
 
 /** In each worker's command line, followed by the pid of the bench process that started it. */
 const STARTER_MARKER = '-Dduckhouse.bench.starter=';
@@ -30,14 +31,9 @@ const STARTER_MARKER = '-Dduckhouse.bench.starter=';
 async function stopOrphanedWorkers(): Promise<void> {
   for (const pid of findOrphans(STARTER_MARKER)) {
     console.error(`bench/kafka-connect: stopping a Kafka Connect worker (pid ${pid}) left by an earlier bench run that was killed`);
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone meanwhile
-    }
+    await stopGroup(pid, 'SIGKILL', 5000);
   }
 }
-export const APICURIO_AVRO_CONVERTER_CLASS = 'io.apicurio.registry.utils.converter.AvroConverter';
 
 export interface ConnectWorkerOptions {
   brokers: string[];

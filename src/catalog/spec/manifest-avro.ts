@@ -300,9 +300,9 @@ export function readManifestList(bytes: Uint8Array, file: string): ManifestFile[
   try {
     return records.map((raw): ManifestFile => {
       const r = raw as Record<string, unknown>;
-      const count = (v2: string, v1: string): number => Number((r[v2] ?? r[v1] ?? 0) as number);
-      const known = (v2: string, v1: string): boolean => (r[v2] ?? r[v1]) !== null && (r[v2] ?? r[v1]) !== undefined;
-      const countsUnknown = !known('added_files_count', 'added_data_files_count') || !known('existing_files_count', 'existing_data_files_count');
+      const rawCount = (v2: string, v1: string): number | null | undefined => (r[v2] ?? r[v1]) as number | null | undefined;
+      const count = (v2: string, v1: string): number => Number(rawCount(v2, v1) ?? 0);
+      const countsUnknown = rawCount('added_files_count', 'added_data_files_count') == null || rawCount('existing_files_count', 'existing_data_files_count') == null;
       const rows = (key: string): bigint => (r[key] as bigint | null) ?? 0n;
       const partitions = r.partitions as Record<string, unknown>[] | null | undefined;
       return {
